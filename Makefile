@@ -1,0 +1,67 @@
+# Hookstack — build, test and run. `make help` lists the targets.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+export GOFLAGS := -buildvcs=false
+export CGO_ENABLED := 0
+
+CACHE      := $(CURDIR)/.cache
+TOOLS      := $(CACHE)/tools
+FUNCTIONS  := $(notdir $(wildcard functions/*))
+LDFLAGS    := -s -w
+BUILD_TAGS := lambda.norpc
+# The Lambda Runtime Interface Emulator, built from the Go module proxy into .cache/tools (not go.mod).
+RIE_VERSION := v0.0.0-20261030222936-bef5c4ba774d
+RIE         := $(TOOLS)/aws-lambda-rie
+
+.PHONY: help
+help: ## list the targets
+	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+
+.PHONY: deps
+deps: node_modules/.package-lock.json ## install Node tools (npm ci) and Go modules
+	go mod download
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --prefer-offline --no-audit --no-fund
+	@touch $@
+
+$(RIE):
+	GOBIN=$(TOOLS) go install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@$(RIE_VERSION)
+
+.PHONY: tools
+tools: deps $(RIE) ## install everything the tests need
+
+.PHONY: build
+build: ## build every functions/* as bin/<name>/bootstrap (provided.al2023, arm64)
+	@for f in $(FUNCTIONS); do \
+	  echo "build $$f (linux/arm64)"; \
+	  GOOS=linux GOARCH=arm64 go build -tags $(BUILD_TAGS) -trimpath -ldflags='$(LDFLAGS)' -o bin/$$f/bootstrap ./functions/$$f; \
+	done
+
+.PHONY: build-amd64
+build-amd64: ## build every function for linux/amd64 into .cache/lambda-amd64/<name>/bootstrap (for the emulator)
+	@for f in $(FUNCTIONS); do \
+	  GOOS=linux GOARCH=amd64 go build -tags $(BUILD_TAGS) -trimpath -ldflags='$(LDFLAGS)' -o $(CACHE)/lambda-amd64/$$f/bootstrap ./functions/$$f; \
+	done
+
+.PHONY: test
+test: tools build-amd64 ## install what is needed, start the emulators once, run every test
+	go vet ./...
+	HOOKSTACK_LAMBDA_BIN=$(CACHE)/lambda-amd64 HOOKSTACK_RIE=$(RIE) \
+	  .ci/with-emulators go test -count=1 -timeout 20m ./...
+
+.PHONY: dev
+dev: deps ## run the whole pipeline locally (hookstack dev) on the embedded backend
+	go run ./cmd/hookstack dev
+
+.PHONY: bench
+bench: ## run the benchmarks (figures go to BENCHMARKS.md by hand, with this command)
+	go test -run '^$$' -bench . -benchmem ./shared/...
+
+.PHONY: clean
+clean: ## remove build outputs
+	rm -rf bin cdk.out $(CACHE)/lambda-amd64
+
+-include mk/*.mk
