@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -56,7 +57,7 @@ type Envelope struct {
 	Part  int    `json:"part,omitempty"`
 	Parts int    `json:"parts,omitempty"`
 	Body  []byte `json:"-"`
-	// BodyRef is the claim-check key ("s3://bucket/key" or "local:key").
+	// BodyRef is the claim-check reference ("s3://bucket/key" or "file:key").
 	BodyRef string `json:"body_ref,omitempty"`
 }
 
@@ -79,7 +80,42 @@ func (e Envelope) MarshalJSON() ([]byte, error) {
 			o.BodyBase64 = &s
 		}
 	}
-	return json.Marshal(o)
+	b, err := json.Marshal(o)
+	if err != nil {
+		return nil, err
+	}
+	return escapeAstral(b), nil
+}
+
+// escapeAstral writes characters above U+FFFF (emoji, ...) as JSON
+// surrogate-pair escapes. The JSON means the same, and every SQS
+// implementation accepts it (some emulators reject 4-byte UTF-8).
+func escapeAstral(b []byte) []byte {
+	i := 0
+	for i < len(b) && b[i] < 0xF0 {
+		i++
+	}
+	if i == len(b) {
+		return b
+	}
+	out := make([]byte, 0, len(b)+16)
+	out = append(out, b[:i]...)
+	for i < len(b) {
+		if b[i] < 0xF0 {
+			out = append(out, b[i])
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError || r <= 0xFFFF {
+			out = append(out, b[i:i+size]...)
+		} else {
+			hi, lo := utf16.EncodeRune(r)
+			out = fmt.Appendf(out, `\u%04x\u%04x`, hi, lo)
+		}
+		i += size
+	}
+	return out
 }
 
 // UnmarshalJSON is the inverse of MarshalJSON.
