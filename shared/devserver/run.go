@@ -1,0 +1,141 @@
+package devserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/hookstack/hookstack/shared/blob/fileblob"
+	"github.com/hookstack/hookstack/shared/envelope"
+	"github.com/hookstack/hookstack/shared/eventlog"
+	"github.com/hookstack/hookstack/shared/ingest"
+	"github.com/hookstack/hookstack/shared/queue/localq"
+	"github.com/hookstack/hookstack/shared/secrets"
+	"github.com/hookstack/hookstack/shared/signature"
+)
+
+// Options configure `hookstack dev`.
+type Options struct {
+	Addr    string // listen address, default 127.0.0.1:8080
+	DataDir string // default .hookstack
+	Getenv  func(string) string
+	Out     io.Writer    // the start-up table
+	Log     *slog.Logger // structured logs
+	// Ready, when set, receives the bound address once listening.
+	Ready func(addr string)
+}
+
+// MaxReceiveCount is the local queues' redrive setting, as in the stack.
+const MaxReceiveCount = 5
+
+// Run starts the dev server on the embedded backend and serves until ctx
+// is done.
+func Run(ctx context.Context, o Options) error {
+	if o.Addr == "" {
+		o.Addr = "127.0.0.1:8080"
+	}
+	if o.DataDir == "" {
+		o.DataDir = ".hookstack"
+	}
+	if o.Getenv == nil {
+		o.Getenv = os.Getenv
+	}
+	if o.Out == nil {
+		o.Out = os.Stdout
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	}
+	if err := os.MkdirAll(o.DataDir, 0o700); err != nil {
+		return fmt.Errorf("create data folder %s: %w", o.DataDir, err)
+	}
+	cfg, err := ingest.ConfigFromEnv(o.Getenv)
+	if err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
+	providers := signature.Providers
+	secretSource, generated, err := secrets.LoadLocal(filepath.Join(o.DataDir, "secrets.json"), o.Getenv, providers)
+	if err != nil {
+		return err
+	}
+
+	q, err := localq.Open(filepath.Join(o.DataDir, "queues.db"), localq.Config{Queues: envelope.AllQueues, MaxReceive: MaxReceiveCount})
+	if err != nil {
+		return fmt.Errorf("open local queues (is another hookstack dev using %s?): %w", o.DataDir, err)
+	}
+	defer q.Close()
+	events, err := eventlog.Open(filepath.Join(o.DataDir, "events.db"))
+	if err != nil {
+		return err
+	}
+	defer events.Close()
+	blobs, err := fileblob.New(filepath.Join(o.DataDir, "blobs"))
+	if err != nil {
+		return err
+	}
+
+	h, err := ingest.New(cfg, ingest.Deps{
+		Queue: q, Blobs: blobs, Secrets: secretSource,
+		Observer: Recorder{Events: events, Log: o.Log}, Logger: o.Log,
+	})
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           New(h, events, o.Log),
+		ReadHeaderTimeout: ReadHeaderTimeout, ReadTimeout: ReadTimeout, WriteTimeout: WriteTimeout,
+		ErrorLog: slog.NewLogLogger(o.Log.Handler(), slog.LevelWarn),
+	}
+	ln, err := net.Listen("tcp", o.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s (use --addr to pick another): %w", o.Addr, err)
+	}
+	base := "http://" + ln.Addr().String()
+	printTable(o.Out, base, providers, secretSource, generated, o.DataDir)
+	if o.Ready != nil {
+		o.Ready(ln.Addr().String())
+	}
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdown); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+func printTable(w io.Writer, base string, providers []string, s secrets.Static, generated []string, dataDir string) {
+	fmt.Fprintf(w, "Hookstack dev server on %s (inspector: %s/, data: %s)\n\n", base, base, dataDir)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "PROVIDER\tURL\tSECRET")
+	isNew := map[string]bool{}
+	for _, p := range generated {
+		isNew[p] = true
+	}
+	for _, p := range providers {
+		list := s[p]
+		secret := strings.Join(list, ",")
+		if isNew[p] {
+			secret += "  (generated)"
+		}
+		fmt.Fprintf(tw, "%s\t%s/webhooks/%s\t%s\n", p, base, p, secret)
+	}
+	_ = tw.Flush()
+	fmt.Fprintln(w, "\nSet HOOKSTACK_SECRET_<PROVIDER> to use your own secrets (comma-separated, newest first).")
+}

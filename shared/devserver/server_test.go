@@ -1,0 +1,169 @@
+package devserver
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hookstack/hookstack/shared/eventlog"
+	"github.com/hookstack/hookstack/shared/signature"
+)
+
+// startDev runs the real dev server (embedded queue, event log, secrets
+// file) on a free port in dir and returns its base URL.
+func startDev(t *testing.T, dir string, env map[string]string) (string, context.CancelFunc) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	var out bytes.Buffer
+	go func() {
+		done <- Run(ctx, Options{
+			Addr: "127.0.0.1:0", DataDir: dir, Getenv: func(k string) string { return env[k] },
+			Out: &out, Log: slog.New(slog.NewJSONHandler(io.Discard, nil)),
+			Ready: func(addr string) { ready <- addr },
+		})
+	}()
+	select {
+	case addr := <-ready:
+		stop := func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("dev server: %v", err)
+			}
+		}
+		return "http://" + addr, stop
+	case err := <-done:
+		cancel()
+		t.Fatalf("dev server did not start: %v", err)
+	case <-time.After(10 * time.Second):
+		cancel()
+		t.Fatal("dev server did not start in time")
+	}
+	return "", cancel
+}
+
+func post(t *testing.T, url string, h http.Header, body []byte) (int, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+	req.Header = h
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
+}
+
+func getJSON(t *testing.T, url string, v any) int {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	return resp.StatusCode
+}
+
+func TestDevServerRecordsAcceptedAndRejected(t *testing.T) {
+	dir := t.TempDir()
+	const secret = "whsec_dev_server_test"
+	base, stop := startDev(t, dir, map[string]string{"HOOKSTACK_SECRET_STRIPE": secret})
+	defer stop()
+
+	body := []byte(`{"id":"evt_dev_1","object":"event","type":"payment_intent.succeeded","created":1764417600,"data":{"object":{"id":"pi_1"}}}`)
+	sreq := &signature.Request{Method: "POST", URL: base + "/webhooks/stripe", Header: http.Header{"Content-Type": {"application/json"}}, Body: body}
+	_, signer, _ := signature.For("stripe", signature.Options{})
+	if err := signer.Sign(sreq, secret, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if code, b := post(t, base+"/webhooks/stripe", sreq.Header, body); code != 200 {
+		t.Fatalf("signed: %d %s", code, b)
+	}
+	bad := sreq.Header.Clone()
+	bad.Set("Stripe-Signature", "t=1,v1=00")
+	if code, _ := post(t, base+"/webhooks/stripe", bad, body); code != 401 {
+		t.Fatalf("bad signature: %d", code)
+	}
+
+	var list []eventlog.Summary
+	if code := getJSON(t, base+"/api/events", &list); code != 200 || len(list) != 2 {
+		t.Fatalf("events = %d %+v", code, list)
+	}
+	if list[0].Status != "rejected" || list[0].Reason == "" || list[1].Status != "queued" || list[1].EventID != "evt_dev_1" || list[1].Queue != "payments" {
+		t.Fatalf("newest first with verdicts: %+v", list)
+	}
+	var filtered []eventlog.Summary
+	getJSON(t, base+"/api/events?provider=github", &filtered)
+	if len(filtered) != 0 {
+		t.Fatalf("provider filter: %+v", filtered)
+	}
+
+	var detail eventlog.Entry
+	if code := getJSON(t, base+"/api/events/"+list[1].ID, &detail); code != 200 {
+		t.Fatalf("detail = %d", code)
+	}
+	if detail.Envelope == nil || detail.Body != string(body) || detail.Headers.Get("Stripe-Signature") == sreq.Header.Get("Stripe-Signature") {
+		t.Fatalf("detail = %+v (signature must be redacted)", detail)
+	}
+	var byProviderID eventlog.Entry
+	if code := getJSON(t, base+"/api/events/evt_dev_1", &byProviderID); code != 200 || byProviderID.ID != list[1].ID {
+		t.Fatalf("lookup by provider id = %d %s", code, byProviderID.ID)
+	}
+	var notFound map[string]string
+	if code := getJSON(t, base+"/api/events/nope", &notFound); code != 404 || notFound["error"] == "" {
+		t.Fatalf("unknown id = %d %v", code, notFound)
+	}
+	if code := getJSON(t, base+"/api/unknown", &notFound); code != 404 {
+		t.Fatalf("unknown route = %d", code)
+	}
+}
+
+func TestDevServerKeepsGeneratedSecretsAndQueueAcrossRestart(t *testing.T) {
+	dir := t.TempDir()
+	base, stop := startDev(t, dir, nil)
+	raw, err := os.ReadFile(filepath.Join(dir, "secrets.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stored map[string][]string
+	if err := json.Unmarshal(raw, &stored); err != nil || len(stored) != len(signature.Providers) {
+		t.Fatalf("secrets.json = %s", raw)
+	}
+	if !strings.HasPrefix(stored["stripe"][0], "whsec_") {
+		t.Fatalf("stripe secret shape: %q", stored["stripe"][0])
+	}
+	body := []byte(`{"zen":"restart","hook_id":7}`)
+	h := http.Header{"X-Github-Event": {"ping"}, "X-Github-Delivery": {"restart-1"}, "Content-Type": {"application/json"}}
+	sreq := &signature.Request{Method: "POST", Header: h, Body: body}
+	_, signer, _ := signature.For("github", signature.Options{})
+	_ = signer.Sign(sreq, stored["github"][0], time.Now())
+	if code, b := post(t, base+"/webhooks/github", sreq.Header, body); code != 200 {
+		t.Fatalf("post: %d %s", code, b)
+	}
+	stop()
+
+	base, stop = startDev(t, dir, nil)
+	defer stop()
+	raw2, _ := os.ReadFile(filepath.Join(dir, "secrets.json"))
+	if !bytes.Equal(raw, raw2) {
+		t.Fatal("secrets changed across a restart")
+	}
+	var list []eventlog.Summary
+	getJSON(t, base+"/api/events", &list)
+	if len(list) != 1 || list[0].EventID != "restart-1" {
+		t.Fatalf("after restart: %+v", list)
+	}
+}
