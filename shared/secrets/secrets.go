@@ -105,8 +105,10 @@ type SecretsManagerAPI interface {
 // refresh fails it keeps serving the last good value for up to StaleFor, so a
 // brief Secrets Manager outage does not reject webhooks.
 type Manager struct {
-	client   SecretsManagerAPI
-	ids      map[string]string // provider → secret id (ARN or name)
+	client SecretsManagerAPI
+	ids    map[string]string // provider → secret id (ARN or name)
+	// Fallback answers for providers without a secret id (may be nil).
+	Fallback Static
 	ttl      time.Duration
 	staleFor time.Duration
 	now      func() time.Time
@@ -144,7 +146,7 @@ func IDsFromEnv(getenv func(string) string, providers []string) map[string]strin
 func (m *Manager) Secrets(ctx context.Context, provider string) ([]string, error) {
 	id, ok := m.ids[provider]
 	if !ok {
-		return nil, nil
+		return m.Fallback.Secrets(ctx, provider)
 	}
 	now := m.now()
 	m.mu.Lock()
