@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
+	"strconv"
 	"time"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -63,59 +65,151 @@ type Envelope struct {
 
 type plain Envelope // no methods: avoids recursion
 
-// MarshalJSON encodes the body as text when it is valid UTF-8.
+// MarshalJSON writes the wire form: the body as text when it is valid UTF-8
+// (characters above U+FFFF as surrogate-pair escapes, which every SQS
+// implementation accepts), else base64 in body_base64. It is written by
+// hand: it runs once per webhook on the ingest hot path, and
+// encoding/json's reflection plus re-compaction of a 2 KB body cost more
+// than the signature check itself.
 func (e Envelope) MarshalJSON() ([]byte, error) {
-	type out struct {
-		plain
-		BodyText   *string `json:"body,omitempty"`
-		BodyBase64 *string `json:"body_base64,omitempty"`
-	}
-	o := out{plain: plain(e)}
-	if len(e.Body) > 0 {
-		if utf8.Valid(e.Body) {
-			s := string(e.Body)
-			o.BodyText = &s
-		} else {
-			s := base64.StdEncoding.EncodeToString(e.Body)
-			o.BodyBase64 = &s
-		}
-	}
-	b, err := json.Marshal(o)
-	if err != nil {
-		return nil, err
-	}
-	return escapeAstral(b), nil
+	return e.appendJSON(make([]byte, 0, 256+len(e.Body)+len(e.Body)/8)), nil
 }
 
-// escapeAstral writes characters above U+FFFF (emoji, ...) as JSON
-// surrogate-pair escapes. The JSON means the same, and every SQS
-// implementation accepts it (some emulators reject 4-byte UTF-8).
-func escapeAstral(b []byte) []byte {
-	i := 0
-	for i < len(b) && b[i] < 0xF0 {
-		i++
+func (e Envelope) appendJSON(b []byte) []byte {
+	b = append(b, `{"v":`...)
+	b = strconv.AppendInt(b, int64(e.V), 10)
+	b = appendField(b, "id", e.ID)
+	b = appendField(b, "provider", e.Provider)
+	b = appendField(b, "event_id", e.EventID)
+	b = appendField(b, "type", e.Type)
+	b = append(b, `,"occurred_at":"`...)
+	b = e.OccurredAt.AppendFormat(b, time.RFC3339Nano)
+	b = append(b, `","received_at":"`...)
+	b = e.ReceivedAt.AppendFormat(b, time.RFC3339Nano)
+	b = append(b, '"')
+	if e.ContentType != "" {
+		b = appendField(b, "content_type", e.ContentType)
 	}
-	if i == len(b) {
-		return b
+	if len(e.Headers) > 0 {
+		keys := make([]string, 0, len(e.Headers))
+		for k := range e.Headers {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		b = append(b, `,"headers":{`...)
+		for i, k := range keys {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendString(b, k)
+			b = append(b, ':')
+			b = appendString(b, e.Headers[k])
+		}
+		b = append(b, '}')
 	}
-	out := make([]byte, 0, len(b)+16)
-	out = append(out, b[:i]...)
-	for i < len(b) {
-		if b[i] < 0xF0 {
-			out = append(out, b[i])
+	b = appendField(b, "queue", e.Queue)
+	if e.Invalid != "" {
+		b = appendField(b, "invalid", e.Invalid)
+	}
+	if e.Part != 0 {
+		b = append(b, `,"part":`...)
+		b = strconv.AppendInt(b, int64(e.Part), 10)
+	}
+	if e.Parts != 0 {
+		b = append(b, `,"parts":`...)
+		b = strconv.AppendInt(b, int64(e.Parts), 10)
+	}
+	if e.BodyRef != "" {
+		b = appendField(b, "body_ref", e.BodyRef)
+	}
+	if len(e.Body) > 0 {
+		if utf8.Valid(e.Body) {
+			b = append(b, `,"body":`...)
+			b = appendString(b, e.Body)
+		} else {
+			b = append(b, `,"body_base64":"`...)
+			b = base64.StdEncoding.AppendEncode(b, e.Body)
+			b = append(b, '"')
+		}
+	}
+	return append(b, '}')
+}
+
+func appendField(b []byte, name, value string) []byte {
+	b = append(b, ',', '"')
+	b = append(b, name...)
+	b = append(b, '"', ':')
+	return appendString(b, value)
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendString appends s as a JSON string. s must be valid UTF-8 (invalid
+// bytes are replaced by U+FFFD, as encoding/json does).
+func appendString[T string | []byte](b []byte, s T) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+			}
 			i++
+			start = i
 			continue
 		}
-		r, size := utf8.DecodeRune(b[i:])
-		if r == utf8.RuneError || r <= 0xFFFF {
-			out = append(out, b[i:i+size]...)
+		if c < 0xF0 {
+			// Two- and three-byte sequences pass through (valid ones).
+			r, size := decodeRune(s[i:])
+			if r == utf8.RuneError && size == 1 {
+				b = append(b, s[start:i]...)
+				b = append(b, `\ufffd`...)
+				i++
+				start = i
+				continue
+			}
+			i += size
+			continue
+		}
+		r, size := decodeRune(s[i:])
+		b = append(b, s[start:i]...)
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, `\ufffd`...)
 		} else {
 			hi, lo := utf16.EncodeRune(r)
-			out = fmt.Appendf(out, `\u%04x\u%04x`, hi, lo)
+			b = append(b, '\\', 'u', hexDigits[hi>>12&0xF], hexDigits[hi>>8&0xF], hexDigits[hi>>4&0xF], hexDigits[hi&0xF],
+				'\\', 'u', hexDigits[lo>>12&0xF], hexDigits[lo>>8&0xF], hexDigits[lo>>4&0xF], hexDigits[lo&0xF])
 		}
 		i += size
+		start = i
 	}
-	return out
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+func decodeRune[T string | []byte](s T) (rune, int) {
+	switch v := any(s).(type) {
+	case string:
+		return utf8.DecodeRuneInString(v)
+	case []byte:
+		return utf8.DecodeRune(v)
+	}
+	return utf8.RuneError, 1
 }
 
 // UnmarshalJSON is the inverse of MarshalJSON.
@@ -157,11 +251,7 @@ func Decode(b []byte) (Envelope, error) {
 	return e, nil
 }
 
-// Encode is json.Marshal of the envelope.
+// Encode writes the envelope's wire form (see MarshalJSON).
 func Encode(e Envelope) ([]byte, error) {
-	b, err := json.Marshal(e)
-	if err != nil {
-		return nil, fmt.Errorf("encode envelope %s: %w", e.ID, err)
-	}
-	return b, nil
+	return e.MarshalJSON()
 }
