@@ -1,0 +1,474 @@
+// Package dynamostore is the store.Store on one DynamoDB table
+// (HOOKSTACK_TABLE): partition key pk, sort key sk, GSI gsi1 on
+// gsi1pk/gsi1sk (projection ALL), TTL attribute expires_at. Every write is a
+// single conditional PutItem or UpdateItem — no transactions. The item
+// layout is in ../README.md.
+package dynamostore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/hookstack/hookstack/shared/store"
+)
+
+// Key and index names of the table.
+const (
+	AttrPK        = "pk"
+	AttrSK        = "sk"
+	AttrGSI1PK    = "gsi1pk"
+	AttrGSI1SK    = "gsi1sk"
+	AttrExpiresAt = "expires_at"
+	IndexGSI1     = "gsi1"
+
+	// SKState is the sort key of a record's item (pk = kind#key).
+	SKState = "state"
+	// SKNotification and SKNotificationType are the sort keys of a
+	// notification's two items (pk = notification#id): the first is listed
+	// under gsi1pk "notification", the second under "notification-type#<type>".
+	SKNotification     = "n"
+	SKNotificationType = "type"
+
+	gsiNotifications    = store.NotificationKind
+	gsiNotificationType = store.NotificationKind + "-type#"
+)
+
+// Store is a store.Store on one table.
+type Store struct {
+	client *dynamodb.Client
+	table  string
+	now    func() time.Time
+}
+
+var _ store.Store = (*Store)(nil)
+
+// New returns the store on table.
+func New(client *dynamodb.Client, table string) *Store {
+	return &Store{client: client, table: table, now: time.Now}
+}
+
+// recordItem is a record's item.
+type recordItem struct {
+	PK        string       `dynamodbav:"pk"`
+	SK        string       `dynamodbav:"sk"`
+	Kind      string       `dynamodbav:"kind"`
+	Key       string       `dynamodbav:"key"`
+	Rev       int64        `dynamodbav:"rev"`
+	Data      string       `dynamodbav:"data"`
+	UpdatedAt string       `dynamodbav:"updated_at"`
+	Outbox    []outboxItem `dynamodbav:"outbox,omitempty"`
+	GSI1PK    string       `dynamodbav:"gsi1pk"`
+	GSI1SK    string       `dynamodbav:"gsi1sk"`
+	ExpiresAt int64        `dynamodbav:"expires_at,omitempty"`
+}
+
+type outboxItem struct {
+	ID   string `dynamodbav:"id"`
+	Body string `dynamodbav:"body"`
+}
+
+// noteItem is one of a notification's two items.
+type noteItem struct {
+	PK        string `dynamodbav:"pk"`
+	SK        string `dynamodbav:"sk"`
+	ID        string `dynamodbav:"id"`
+	Type      string `dynamodbav:"type"`
+	Subject   string `dynamodbav:"subject,omitempty"`
+	CreatedAt string `dynamodbav:"created_at"`
+	Event     string `dynamodbav:"event,omitempty"`
+	GSI1PK    string `dynamodbav:"gsi1pk"`
+	GSI1SK    string `dynamodbav:"gsi1sk"`
+	ExpiresAt int64  `dynamodbav:"expires_at,omitempty"`
+}
+
+// RecordPK is the partition key of record (kind, key).
+func RecordPK(kind, key string) string { return kind + "#" + key }
+
+// NotificationPK is the partition key of notification id.
+func NotificationPK(id string) string { return store.NotificationKind + "#" + id }
+
+func keyOf(pk, sk string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{
+		AttrPK: &types.AttributeValueMemberS{Value: pk},
+		AttrSK: &types.AttributeValueMemberS{Value: sk},
+	}
+}
+
+func unixOrZero(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.Unix()
+}
+
+func timeOrZero(sec int64) time.Time {
+	if sec == 0 {
+		return time.Time{}
+	}
+	return time.Unix(sec, 0).UTC()
+}
+
+func (it recordItem) record() (store.Record, error) {
+	updated, err := store.ParseSortTime(it.UpdatedAt)
+	if err != nil {
+		return store.Record{}, err
+	}
+	r := store.Record{
+		Kind: it.Kind, Key: it.Key, Rev: it.Rev,
+		Data:      []byte(it.Data),
+		UpdatedAt: updated,
+		ExpiresAt: timeOrZero(it.ExpiresAt),
+	}
+	for _, e := range it.Outbox {
+		r.Outbox = append(r.Outbox, store.OutboxEvent{ID: e.ID, Body: []byte(e.Body)})
+	}
+	return r, nil
+}
+
+func (it noteItem) notification() (store.Notification, error) {
+	created, err := store.ParseSortTime(it.CreatedAt)
+	if err != nil {
+		return store.Notification{}, err
+	}
+	n := store.Notification{
+		ID: it.ID, Type: it.Type, Subject: it.Subject, CreatedAt: created,
+		ExpiresAt: timeOrZero(it.ExpiresAt),
+	}
+	if it.Event != "" {
+		n.Event = []byte(it.Event)
+	}
+	return n, nil
+}
+
+// notExpired is the condition "the item has no expires_at or it lies after now".
+func notExpired(now time.Time) expression.ConditionBuilder {
+	return expression.AttributeNotExists(expression.Name(AttrExpiresAt)).
+		Or(expression.Name(AttrExpiresAt).GreaterThan(expression.Value(now.Unix())))
+}
+
+// absent is the condition "no live item": none, or an expired one that TTL
+// has not deleted yet.
+func absent(now time.Time) expression.ConditionBuilder {
+	return expression.AttributeNotExists(expression.Name(AttrPK)).
+		Or(expression.Name(AttrExpiresAt).LessThanEqual(expression.Value(now.Unix())))
+}
+
+// fail wraps a backend error with context; transient ones (throttling,
+// timeouts, connection failures) also wrap store.ErrUnavailable.
+func fail(op string, err error) error {
+	if store.IsTransient(err) && !errors.Is(err, store.ErrConflict) && !errors.Is(err, store.ErrUnavailable) {
+		return fmt.Errorf("dynamostore %s: %w: %w", op, store.ErrUnavailable, err)
+	}
+	return fmt.Errorf("dynamostore %s: %w", op, err)
+}
+
+func isConditionFailed(err error) bool {
+	var ccf *types.ConditionalCheckFailedException
+	return errors.As(err, &ccf)
+}
+
+// Get implements store.Store.
+func (s *Store) Get(ctx context.Context, kind, key string) (store.Record, error) {
+	if err := checkKindKey(kind, key); err != nil {
+		return store.Record{}, fmt.Errorf("dynamostore get: %w", err)
+	}
+	op := fmt.Sprintf("get %s %q", kind, key)
+	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      aws.String(s.table),
+		Key:            keyOf(RecordPK(kind, key), SKState),
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return store.Record{}, fail(op, err)
+	}
+	if out.Item == nil {
+		return store.Record{}, fmt.Errorf("dynamostore %s: %w", op, store.ErrNotFound)
+	}
+	var it recordItem
+	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
+		return store.Record{}, fmt.Errorf("dynamostore %s: decode: %w", op, err)
+	}
+	if store.Expired(timeOrZero(it.ExpiresAt), s.now()) {
+		return store.Record{}, fmt.Errorf("dynamostore %s: %w (expired)", op, store.ErrNotFound)
+	}
+	r, err := it.record()
+	if err != nil {
+		return store.Record{}, fmt.Errorf("dynamostore %s: %w", op, err)
+	}
+	return r, nil
+}
+
+// Put implements store.Store: one PutItem conditional on
+// attribute_not_exists(pk) (or an expired item) when expectRev is 0, else
+// on rev = expectRev (and not expired).
+func (s *Store) Put(ctx context.Context, r store.Record, expectRev int64) (int64, error) {
+	if err := store.CheckRecord(r); err != nil {
+		return 0, fmt.Errorf("dynamostore put: %w", err)
+	}
+	op := fmt.Sprintf("put %s %q at rev %d", r.Kind, r.Key, expectRev)
+	if expectRev < 0 {
+		return 0, fmt.Errorf("dynamostore %s: %w: negative revision", op, store.ErrInvalid)
+	}
+	now := s.now()
+	updated := r.UpdatedAt
+	if updated.IsZero() {
+		updated = now
+	}
+	it := recordItem{
+		PK: RecordPK(r.Kind, r.Key), SK: SKState,
+		Kind: r.Kind, Key: r.Key,
+		Rev:       expectRev + 1,
+		Data:      string(r.Data),
+		UpdatedAt: store.SortTime(updated),
+		GSI1PK:    r.Kind,
+		ExpiresAt: unixOrZero(r.ExpiresAt),
+	}
+	it.GSI1SK = it.UpdatedAt + "#" + r.Key
+	for _, e := range r.Outbox {
+		it.Outbox = append(it.Outbox, outboxItem{ID: e.ID, Body: string(e.Body)})
+	}
+	av, err := attributevalue.MarshalMap(it)
+	if err != nil {
+		return 0, fmt.Errorf("dynamostore %s: encode: %w", op, err)
+	}
+	cond := absent(now)
+	if expectRev > 0 {
+		cond = expression.Name("rev").Equal(expression.Value(expectRev)).And(notExpired(now))
+	}
+	expr, err := expression.NewBuilder().WithCondition(cond).Build()
+	if err != nil {
+		return 0, fmt.Errorf("dynamostore %s: build condition: %w", op, err)
+	}
+	_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:                 aws.String(s.table),
+		Item:                      av,
+		ConditionExpression:       expr.Condition(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
+	})
+	if isConditionFailed(err) {
+		return 0, fmt.Errorf("dynamostore %s: %w", op, store.ErrConflict)
+	}
+	if err != nil {
+		return 0, fail(op, err)
+	}
+	return it.Rev, nil
+}
+
+// ClearOutbox implements store.Store: one UpdateItem (SET rev, REMOVE
+// outbox) conditional on the revision.
+func (s *Store) ClearOutbox(ctx context.Context, kind, key string, rev int64) (int64, error) {
+	if err := checkKindKey(kind, key); err != nil {
+		return 0, fmt.Errorf("dynamostore clear outbox: %w", err)
+	}
+	op := fmt.Sprintf("clear outbox %s %q at rev %d", kind, key, rev)
+	now := s.now()
+	cond := expression.Name("rev").Equal(expression.Value(rev)).And(notExpired(now))
+	upd := expression.Set(expression.Name("rev"), expression.Value(rev+1)).Remove(expression.Name("outbox"))
+	expr, err := expression.NewBuilder().WithCondition(cond).WithUpdate(upd).Build()
+	if err != nil {
+		return 0, fmt.Errorf("dynamostore %s: build expression: %w", op, err)
+	}
+	_, err = s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(s.table),
+		Key:                       keyOf(RecordPK(kind, key), SKState),
+		ConditionExpression:       expr.Condition(),
+		UpdateExpression:          expr.Update(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
+	})
+	if isConditionFailed(err) {
+		// Tell "gone" from "written since" (a read only on this path).
+		if _, gerr := s.Get(ctx, kind, key); errors.Is(gerr, store.ErrNotFound) {
+			return 0, fmt.Errorf("dynamostore %s: %w", op, store.ErrNotFound)
+		}
+		return 0, fmt.Errorf("dynamostore %s: %w", op, store.ErrConflict)
+	}
+	if err != nil {
+		return 0, fail(op, err)
+	}
+	return rev + 1, nil
+}
+
+// query pages through gsi1 under pk, newest first, skipping expired items,
+// until limit items were decoded by add.
+func (s *Store) query(ctx context.Context, op, pk string, limit int, add func(map[string]types.AttributeValue) error) error {
+	expr, err := expression.NewBuilder().
+		WithKeyCondition(expression.Key(AttrGSI1PK).Equal(expression.Value(pk))).
+		WithFilter(notExpired(s.now())).
+		Build()
+	if err != nil {
+		return fmt.Errorf("dynamostore %s: build expression: %w", op, err)
+	}
+	in := &dynamodb.QueryInput{
+		TableName:                 aws.String(s.table),
+		IndexName:                 aws.String(IndexGSI1),
+		KeyConditionExpression:    expr.KeyCondition(),
+		FilterExpression:          expr.Filter(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
+		ScanIndexForward:          aws.Bool(false),
+	}
+	n := 0
+	for {
+		in.Limit = aws.Int32(int32(limit - n))
+		out, err := s.client.Query(ctx, in)
+		if err != nil {
+			return fail(op, err)
+		}
+		for _, item := range out.Items {
+			if n == limit {
+				return nil
+			}
+			if err := add(item); err != nil {
+				return fmt.Errorf("dynamostore %s: %w", op, err)
+			}
+			n++
+		}
+		if n >= limit || len(out.LastEvaluatedKey) == 0 {
+			return nil
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
+	}
+}
+
+// List implements store.Store: a Query on gsi1 (gsi1pk = kind), descending.
+// The GSI is eventually consistent in AWS: a record written a moment ago may
+// be missing or show its previous revision.
+func (s *Store) List(ctx context.Context, kind string, limit int) ([]store.Record, error) {
+	if err := store.CheckKind(kind); err != nil {
+		return nil, fmt.Errorf("dynamostore list: %w", err)
+	}
+	out := []store.Record{}
+	err := s.query(ctx, "list "+kind, kind, store.ClampLimit(limit), func(av map[string]types.AttributeValue) error {
+		var it recordItem
+		if err := attributevalue.UnmarshalMap(av, &it); err != nil {
+			return fmt.Errorf("decode: %w", err)
+		}
+		r, err := it.record()
+		if err != nil {
+			return err
+		}
+		out = append(out, r)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// AppendNotification implements store.Store. A notification is two items
+// under pk notification#id: sk "n" (listed under gsi1pk "notification") and
+// sk "type" (listed under "notification-type#<type>"). The first is written
+// conditionally, so the first append of an id wins; the second is a plain
+// put of whatever the first holds, so a retried append repairs a crash
+// between the two.
+func (s *Store) AppendNotification(ctx context.Context, n store.Notification) error {
+	if err := store.CheckNotification(n); err != nil {
+		return fmt.Errorf("dynamostore append notification: %w", err)
+	}
+	op := fmt.Sprintf("append notification %q", n.ID)
+	now := s.now()
+	created := n.CreatedAt
+	if created.IsZero() {
+		created = now
+	}
+	it := noteItem{
+		PK: NotificationPK(n.ID), SK: SKNotification,
+		ID: n.ID, Type: n.Type, Subject: n.Subject,
+		CreatedAt: store.SortTime(created),
+		Event:     string(n.Event),
+		GSI1PK:    gsiNotifications,
+		ExpiresAt: unixOrZero(n.ExpiresAt),
+	}
+	it.GSI1SK = it.CreatedAt + "#" + it.ID
+	av, err := attributevalue.MarshalMap(it)
+	if err != nil {
+		return fmt.Errorf("dynamostore %s: encode: %w", op, err)
+	}
+	expr, err := expression.NewBuilder().WithCondition(absent(now)).Build()
+	if err != nil {
+		return fmt.Errorf("dynamostore %s: build condition: %w", op, err)
+	}
+	_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:                 aws.String(s.table),
+		Item:                      av,
+		ConditionExpression:       expr.Condition(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
+	})
+	switch {
+	case isConditionFailed(err):
+		// Appended before: index what is stored, not this copy.
+		got, gerr := s.client.GetItem(ctx, &dynamodb.GetItemInput{
+			TableName:      aws.String(s.table),
+			Key:            keyOf(it.PK, SKNotification),
+			ConsistentRead: aws.Bool(true),
+		})
+		if gerr != nil {
+			return fail(op, gerr)
+		}
+		if got.Item == nil { // expired and deleted in between: retry later
+			return fmt.Errorf("dynamostore %s: %w: vanished during append", op, store.ErrConflict)
+		}
+		if err := attributevalue.UnmarshalMap(got.Item, &it); err != nil {
+			return fmt.Errorf("dynamostore %s: decode: %w", op, err)
+		}
+	case err != nil:
+		return fail(op, err)
+	}
+	it.SK = SKNotificationType
+	it.GSI1PK = gsiNotificationType + it.Type
+	if av, err = attributevalue.MarshalMap(it); err != nil {
+		return fmt.Errorf("dynamostore %s: encode: %w", op, err)
+	}
+	if _, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: av}); err != nil {
+		return fail(op+": type index", err)
+	}
+	return nil
+}
+
+// ListNotifications implements store.Store: a Query on gsi1, descending.
+func (s *Store) ListNotifications(ctx context.Context, typ string, limit int) ([]store.Notification, error) {
+	pk := gsiNotifications
+	if typ != "" {
+		if err := store.CheckKey("notification type", typ); err != nil {
+			return nil, fmt.Errorf("dynamostore list notifications: %w", err)
+		}
+		pk = gsiNotificationType + typ
+	}
+	out := []store.Notification{}
+	err := s.query(ctx, "list notifications "+strconv.Quote(typ), pk, store.ClampLimit(limit), func(av map[string]types.AttributeValue) error {
+		var it noteItem
+		if err := attributevalue.UnmarshalMap(av, &it); err != nil {
+			return fmt.Errorf("decode: %w", err)
+		}
+		n, err := it.notification()
+		if err != nil {
+			return err
+		}
+		out = append(out, n)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func checkKindKey(kind, key string) error {
+	if err := store.CheckKind(kind); err != nil {
+		return err
+	}
+	return store.CheckKey("key", key)
+}

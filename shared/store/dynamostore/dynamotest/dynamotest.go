@@ -1,0 +1,101 @@
+// Package dynamotest connects tests to the DynamoDB emulator that
+// .ci/with-emulators starts (HOOKSTACK_TEST_DYNAMODB_ENDPOINT). Without the
+// endpoint a test skips, unless HOOKSTACK_REQUIRE_EMULATORS=1, when it fails.
+package dynamotest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/hookstack/hookstack/shared/store/dynamostore"
+)
+
+// Environment variables set by .ci/with-emulators.
+const (
+	EnvEndpoint = "HOOKSTACK_TEST_DYNAMODB_ENDPOINT"
+	EnvRequire  = "HOOKSTACK_REQUIRE_EMULATORS"
+)
+
+// Endpoint returns the emulator's endpoint, or skips (fails when emulators
+// are required) the test or benchmark.
+func Endpoint(t testing.TB) string {
+	t.Helper()
+	ep := os.Getenv(EnvEndpoint)
+	if ep == "" {
+		if os.Getenv(EnvRequire) == "1" {
+			t.Fatalf("%s is not set but %s=1", EnvEndpoint, EnvRequire)
+		}
+		t.Skipf("%s not set; run under .ci/with-emulators", EnvEndpoint)
+	}
+	return ep
+}
+
+// ClientFor builds a DynamoDB client for endpoint with dummy credentials:
+// config.LoadDefaultConfig on the SDK's buildable HTTP client (which honours
+// AWS_CA_BUNDLE; a plain *http.Client would make LoadDefaultConfig fail when
+// it is set) and BaseEndpoint.
+func ClientFor(ctx context.Context, endpoint string) (*dynamodb.Client, error) {
+	cfg, err := config.LoadDefaultConfig(ctx,
+		config.WithRegion("us-east-1"),
+		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("test", "test", "")),
+		config.WithHTTPClient(awshttp.NewBuildableClient()),
+	)
+	if err != nil {
+		return nil, err
+	}
+	return dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(endpoint) }), nil
+}
+
+// Client returns a client for the emulator (see Endpoint for skipping).
+func Client(t testing.TB) *dynamodb.Client {
+	t.Helper()
+	c, err := ClientFor(t.Context(), Endpoint(t))
+	if err != nil {
+		t.Fatalf("dynamodb client: %v", err)
+	}
+	return c
+}
+
+// TableName returns a fresh table name, so tests sharing one emulator never
+// share a table.
+func TableName() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return "hookstack-test-" + hex.EncodeToString(b[:])
+}
+
+// Table creates a fresh table with dynamostore.CreateTable, deletes it when
+// the test ends, and returns the client and its name.
+func Table(t testing.TB) (*dynamodb.Client, string) {
+	t.Helper()
+	client := Client(t)
+	name := TableName()
+	if err := dynamostore.CreateTable(t.Context(), client, name); err != nil {
+		t.Fatalf("%v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := dynamostore.DeleteTable(ctx, client, name); err != nil {
+			t.Logf("cleanup: %v", err)
+		}
+	})
+	return client, name
+}
+
+// Store returns a dynamostore.Store on a fresh table (see Table).
+func Store(t testing.TB) *dynamostore.Store {
+	t.Helper()
+	client, name := Table(t)
+	return dynamostore.New(client, name)
+}
