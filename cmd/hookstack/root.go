@@ -18,5 +18,7 @@ inspect and operate webhooks, locally and against a deployed stack.`,
 		SilenceErrors: true,
 	}
 	root.AddCommand(newDevCmd(getenv))
+	root.AddCommand(newSendCmd(getenv))
+	root.AddCommand(newTriggerCmd(getenv))
 	return root
 }

@@ -1,0 +1,16 @@
+// Package events embeds the sample webhook deliveries of this folder
+// (<provider>/<type>.<json|xml|form> and their .headers sidecars) so that
+// `hookstack trigger` works from any folder. See README.md for the layout;
+// package shared/sample loads and refreshes them.
+package events
+
+import (
+	"embed"
+	"io/fs"
+)
+
+//go:embed */*
+var files embed.FS
+
+// FS holds the sample files, rooted at this folder: "stripe/invoice.paid.json".
+var FS fs.FS = files
