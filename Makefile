@@ -57,6 +57,10 @@ test: tools build-amd64 ## install what is needed, start the emulators once, run
 dev: deps ## run the whole pipeline locally (hookstack dev) on the embedded backend
 	go run ./cmd/hookstack dev
 
+.PHONY: fuzz
+fuzz: ## run every fuzz target for FUZZTIME (default 10s) each
+	.ci/fuzz
+
 .PHONY: bench
 bench: ## run the benchmarks (figures go to BENCHMARKS.md by hand, with this command)
 	go test -run '^$$' -bench . -benchmem ./shared/...
