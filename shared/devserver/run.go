@@ -21,6 +21,7 @@ import (
 	"github.com/hookstack/hookstack/shared/queue/localq"
 	"github.com/hookstack/hookstack/shared/secrets"
 	"github.com/hookstack/hookstack/shared/signature"
+	"github.com/hookstack/hookstack/shared/store/localstore"
 )
 
 // Options configure `hookstack dev`.
@@ -78,6 +79,11 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	defer events.Close()
+	st, err := localstore.Open(filepath.Join(o.DataDir, "state.db"))
+	if err != nil {
+		return fmt.Errorf("open local store: %w", err)
+	}
+	defer st.Close()
 	blobs, err := fileblob.New(filepath.Join(o.DataDir, "blobs"))
 	if err != nil {
 		return err
@@ -91,7 +97,7 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	srv := &http.Server{
-		Handler:           New(h, events, o.Log),
+		Handler:           New(h, events, st, o.Log),
 		ReadHeaderTimeout: ReadHeaderTimeout, ReadTimeout: ReadTimeout, WriteTimeout: WriteTimeout,
 		ErrorLog: slog.NewLogLogger(o.Log.Handler(), slog.LevelWarn),
 	}

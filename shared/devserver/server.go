@@ -18,20 +18,23 @@ import (
 	"github.com/hookstack/hookstack/shared/envelope"
 	"github.com/hookstack/hookstack/shared/eventlog"
 	"github.com/hookstack/hookstack/shared/ingest"
+	"github.com/hookstack/hookstack/shared/store"
 )
 
 // Server routes the dev server's requests.
 type Server struct {
 	ingest *ingest.Handler
 	events *eventlog.Log
+	store  store.Store
 	log    *slog.Logger
 	mux    *http.ServeMux
 }
 
 // New builds the server. The ingest handler must have been built with
 // Recorder(events, logger) as its observer for /api/events to list requests.
-func New(h *ingest.Handler, events *eventlog.Log, log *slog.Logger) *Server {
-	s := &Server{ingest: h, events: events, log: log, mux: http.NewServeMux()}
+func New(h *ingest.Handler, events *eventlog.Log, st store.Store, log *slog.Logger) *Server {
+	s := &Server{ingest: h, events: events, store: st, log: log, mux: http.NewServeMux()}
+	s.recordRoutes()
 	s.mux.Handle("/webhooks/{provider}", h)
 	s.mux.HandleFunc("GET /api/events", s.listEvents)
 	s.mux.HandleFunc("GET /api/events/{id}", s.getEvent)
