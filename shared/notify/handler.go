@@ -1,0 +1,448 @@
+package notify
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/hookstack/hookstack/shared/domain"
+	"github.com/hookstack/hookstack/shared/envelope"
+	"github.com/hookstack/hookstack/shared/queue"
+)
+
+// Delivery log.
+const (
+	// LogTTL is how long attempt records are kept.
+	LogTTL = 30 * 24 * time.Hour
+	// visibilitySlack is kept below SQS's 12 h so that a change of
+	// visibility made a little after the receive is still accepted.
+	visibilitySlack = time.Minute
+	maxReasonAttr   = 512
+)
+
+// Attempt outcomes as recorded in the delivery log.
+const (
+	LogDelivered = "delivered" // 2xx (or a skipped no-op)
+	LogRetry     = "retry"     // will be attempted again at NextAttemptAt
+	LogDisabled  = "disabled"  // 410: the endpoint was disabled
+	LogFailed    = "failed"    // permanent failure or retries exhausted: dead-lettered
+	LogDropped   = "dropped"   // not attempted: endpoint disabled, removed or unsubscribed
+)
+
+// Message attributes set on dead-lettered deliveries (besides
+// queue.AttrReason).
+const (
+	AttrEndpointID = "endpoint_id"
+	AttrEventID    = "event_id"
+	AttrEventType  = "event_type"
+	AttrDeliveryID = "delivery_id"
+	AttrAttempts   = "attempts"
+)
+
+// ErrRetryScheduled is returned by DeliverHandler.Handle when the message was
+// left on the queue for a later attempt (its visibility set to the delay): the
+// caller must not delete it. It is not a failure of the handler.
+var ErrRetryScheduled = errors.New("delivery retry scheduled")
+
+// Attempt is one delivery-log record (`GET /api/deliveries`).
+type Attempt struct {
+	DeliveryID     string    `json:"delivery_id"`
+	NotificationID string    `json:"notification_id"` // the event id
+	EventType      string    `json:"event_type"`
+	EndpointID     string    `json:"endpoint_id"`
+	Attempt        int       `json:"attempt"`
+	Outcome        string    `json:"outcome"` // LogDelivered, ...
+	StatusCode     int       `json:"status_code"`
+	DurationMS     int64     `json:"duration_ms"`
+	Reason         string    `json:"reason,omitempty"`
+	Error          string    `json:"error,omitempty"`
+	Response       string    `json:"response,omitempty"` // first SnippetBytes
+	AttemptedAt    time.Time `json:"attempted_at"`
+	NextAttemptAt  time.Time `json:"next_attempt_at,omitzero"`
+	ExpiresAt      time.Time `json:"expires_at"` // AttemptedAt + LogTTL (the store's TTL)
+}
+
+// Key is a stable key for the record: delivery id and zero-padded attempt.
+func (a Attempt) Key() string { return fmt.Sprintf("%s#%03d", a.DeliveryID, a.Attempt) }
+
+// DeliveryLog records attempts and answers whether a delivery succeeded.
+type DeliveryLog interface {
+	Record(ctx context.Context, a Attempt) error
+	// Delivered reports whether an attempt of the delivery was recorded with
+	// outcome LogDelivered.
+	Delivered(ctx context.Context, deliveryID string) (bool, error)
+}
+
+// EndpointDisabler marks an endpoint disabled with a reason.
+type EndpointDisabler interface {
+	DisableEndpoint(ctx context.Context, id, reason string) error
+}
+
+// Sender sends queue messages (queue.Queue has it).
+type Sender interface {
+	Send(ctx context.Context, queue string, m queue.Outgoing) (string, error)
+}
+
+// DeliveryQueue is what the deliverer does with queues (queue.Queue has it).
+type DeliveryQueue interface {
+	Sender
+	ChangeVisibility(ctx context.Context, queue, receiptHandle string, d time.Duration) error
+}
+
+// FanOutHandler consumes the notifications queue: each message (a JSON
+// domain.Event) becomes one deliveries message (a JSON Delivery) per enabled
+// endpoint whose filter matches. Delivery ids are stable per (event,
+// endpoint), so handling a message twice yields the same deliveries, which
+// the deliverer sends once (DeliveryLog.Delivered; receivers can also
+// deduplicate on webhook-id).
+type FanOutHandler struct {
+	Endpoints EndpointSource
+	Queue     Sender
+	// Deliveries is the deliveries queue; "" means envelope.QueueDeliveries.
+	Deliveries string
+	// Notifications names the consumed queue; its DLQ receives malformed
+	// messages. "" means envelope.QueueNotifications.
+	Notifications string
+	Now           func() time.Time
+	Logger        *slog.Logger
+}
+
+func (h *FanOutHandler) names() (src, dst string) {
+	src, dst = h.Notifications, h.Deliveries
+	if src == "" {
+		src = envelope.QueueNotifications
+	}
+	if dst == "" {
+		dst = envelope.QueueDeliveries
+	}
+	return src, dst
+}
+
+// Handle fans one notifications message out. nil means the message is done
+// (the caller deletes it; a malformed one has been dead-lettered with the
+// reason); an error means it must stay for another try.
+func (h *FanOutHandler) Handle(ctx context.Context, m queue.Message) error {
+	src, dst := h.names()
+	var ev domain.Event
+	if err := json.Unmarshal(m.Body, &ev); err != nil || ev.ID == "" || ev.Type == "" {
+		reason := "malformed notification: want a JSON event with id and type"
+		if err != nil {
+			reason = "malformed notification: " + err.Error()
+		}
+		return deadLetter(ctx, h.Queue, src, m, map[string]string{queue.AttrReason: truncate(reason, maxReasonAttr)})
+	}
+	endpoints, err := h.Endpoints.Endpoints(ctx)
+	if err != nil {
+		return fmt.Errorf("fan out %s: %w", ev.ID, err)
+	}
+	now := nowOr(h.Now)
+	for _, d := range FanOut(ev, endpoints) {
+		d.FirstAttemptAt = now.UTC()
+		body, err := marshalJSON(d)
+		if err != nil {
+			return fmt.Errorf("fan out %s to %s: %w", ev.ID, d.EndpointID, err)
+		}
+		if _, err := h.Queue.Send(ctx, dst, queue.Outgoing{Body: body}); err != nil {
+			return fmt.Errorf("fan out %s to %s: %w", ev.ID, d.EndpointID, err)
+		}
+	}
+	return nil
+}
+
+// HandleBatch handles msgs in order and returns the ids of those that must
+// stay on the queue (the partial batch response).
+func (h *FanOutHandler) HandleBatch(ctx context.Context, msgs []queue.Message) []string {
+	var failed []string
+	for _, m := range msgs {
+		if err := h.Handle(ctx, m); err != nil {
+			logger(h.Logger).WarnContext(ctx, "fan-out failed", "message_id", m.ID, "error", err)
+			failed = append(failed, m.ID)
+		}
+	}
+	return failed
+}
+
+// HandleSQS is the Lambda handler (SQS event source with
+// ReportBatchItemFailures).
+func (h *FanOutHandler) HandleSQS(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+	return batchResponse(h.HandleBatch(ctx, FromSQS(ev))), nil
+}
+
+// DeliverHandler consumes the deliveries queue: one attempt per receive.
+//
+//   - already delivered (DeliveryLog.Delivered): done, nothing sent;
+//   - endpoint removed, disabled or no longer subscribed: dropped (recorded,
+//     done, not dead-lettered);
+//   - Delivered: recorded, done;
+//   - Retry: recorded with the next attempt time, the message's visibility
+//     set to the delay (at most SQS's 12 h less what has elapsed since the
+//     receive) and left on the queue (ErrRetryScheduled);
+//   - Disable (410): the endpoint is disabled with the reason, recorded,
+//     done; its other pending deliveries are dropped as they arrive;
+//   - Permanent (incl. retries exhausted and blocked address): recorded,
+//     sent to the deliveries DLQ with the reason attribute, done.
+//
+// The attempt number is the message's receive count (see the package
+// documentation).
+type DeliverHandler struct {
+	Deliverer *Deliverer
+	Endpoints EndpointLookup
+	Disabler  EndpointDisabler
+	Log       DeliveryLog
+	Queue     DeliveryQueue
+	// Deliveries is the consumed queue; "" means envelope.QueueDeliveries.
+	Deliveries string
+	Now        func() time.Time
+	Logger     *slog.Logger
+}
+
+func (h *DeliverHandler) queueName() string {
+	if h.Deliveries != "" {
+		return h.Deliveries
+	}
+	return envelope.QueueDeliveries
+}
+
+// Handle makes one attempt of the delivery in m. nil: done (the caller
+// deletes the message). ErrRetryScheduled: left for a later attempt. Any
+// other error: a failure of ours (store, queue); the message stays and comes
+// back after the queue's visibility timeout.
+func (h *DeliverHandler) Handle(ctx context.Context, m queue.Message) error {
+	received := time.Now()
+	var d Delivery
+	if err := json.Unmarshal(m.Body, &d); err != nil || d.ID == "" || d.EndpointID == "" {
+		reason := "malformed delivery: want a JSON delivery with id and endpoint_id"
+		if err != nil {
+			reason = "malformed delivery: " + err.Error()
+		}
+		return deadLetter(ctx, h.Queue, h.queueName(), m, map[string]string{queue.AttrReason: truncate(reason, maxReasonAttr)})
+	}
+	d.Attempt = max(m.ReceiveCount, 1)
+	done, err := h.Log.Delivered(ctx, d.ID)
+	if err != nil {
+		return fmt.Errorf("delivery %s: check log: %w", d.ID, err)
+	}
+	if done {
+		return nil
+	}
+	ep, err := h.Endpoints.Endpoint(ctx, d.EndpointID)
+	switch {
+	case errors.Is(err, ErrEndpointNotFound):
+		return h.drop(ctx, d, "endpoint removed")
+	case err != nil:
+		return fmt.Errorf("delivery %s: endpoint %s: %w", d.ID, d.EndpointID, err)
+	}
+	if !ep.Enabled {
+		return h.drop(ctx, d, "endpoint disabled: "+firstNonEmpty(ep.DisabledReason, "by an operator"))
+	}
+	if !ep.Matches(d.Event.Type) {
+		return h.drop(ctx, d, "endpoint no longer subscribed to "+d.Event.Type)
+	}
+
+	res := h.Deliverer.Attempt(ctx, d, ep)
+	now := nowOr(h.Now)
+	rec := Attempt{
+		DeliveryID: d.ID, NotificationID: d.EventID, EventType: d.Event.Type, EndpointID: d.EndpointID,
+		Attempt: d.Attempt, StatusCode: res.StatusCode, DurationMS: res.Duration.Milliseconds(),
+		Reason: res.Reason, Error: res.Error, Response: res.ResponseSnippet,
+		AttemptedAt: now.UTC(), ExpiresAt: now.Add(LogTTL).UTC(),
+	}
+	log := logger(h.Logger).With("delivery_id", d.ID, "endpoint_id", d.EndpointID, "event_type", d.Event.Type, "attempt", d.Attempt)
+	switch res.Outcome {
+	case Delivered:
+		rec.Outcome = LogDelivered
+		if err := h.Log.Record(ctx, rec); err != nil {
+			// Sent already: a second send is worse than a missing record.
+			log.ErrorContext(ctx, "delivered but not recorded", "error", err)
+		}
+		log.InfoContext(ctx, "delivered", "status", res.StatusCode, "duration_ms", rec.DurationMS)
+		return nil
+
+	case Retry:
+		delay := res.Delay
+		if limit := MaxDelay - time.Since(received) - visibilitySlack; delay > limit {
+			delay = limit
+		}
+		rec.Outcome, rec.NextAttemptAt = LogRetry, now.Add(delay).UTC()
+		if err := h.Log.Record(ctx, rec); err != nil {
+			log.ErrorContext(ctx, "attempt not recorded", "error", err)
+		}
+		if err := h.Queue.ChangeVisibility(ctx, h.queueName(), m.ReceiptHandle, delay); err != nil {
+			// The message comes back after the queue's own visibility
+			// timeout instead: sooner than planned, never lost.
+			log.WarnContext(ctx, "retry delay not set", "error", err)
+		}
+		log.InfoContext(ctx, "retry scheduled", "reason", res.Reason, "delay", delay.String())
+		return ErrRetryScheduled
+
+	case Disable:
+		reason := "410 Gone from " + d.EndpointID + " at " + now.UTC().Format(time.RFC3339)
+		if err := h.Disabler.DisableEndpoint(ctx, ep.ID, reason); err != nil {
+			return fmt.Errorf("delivery %s: disable endpoint %s: %w", d.ID, ep.ID, err)
+		}
+		// A cached lookup forgets the endpoint, so the next delivery to it
+		// sees it disabled and is dropped.
+		if inv, ok := h.Endpoints.(interface{ Invalidate() }); ok {
+			inv.Invalidate()
+		}
+		rec.Outcome = LogDisabled
+		if err := h.Log.Record(ctx, rec); err != nil {
+			log.ErrorContext(ctx, "attempt not recorded", "error", err)
+		}
+		log.WarnContext(ctx, "endpoint disabled", "reason", reason)
+		return nil
+
+	default: // Permanent
+		rec.Outcome = LogFailed
+		if err := h.Log.Record(ctx, rec); err != nil {
+			log.ErrorContext(ctx, "attempt not recorded", "error", err)
+		}
+		attrs := map[string]string{
+			queue.AttrReason: truncate(joinReason(res.Reason, res.Error), maxReasonAttr),
+			AttrEndpointID:   d.EndpointID,
+			AttrEventID:      d.EventID,
+			AttrEventType:    d.Event.Type,
+			AttrDeliveryID:   d.ID,
+			AttrAttempts:     strconv.Itoa(d.Attempt),
+		}
+		log.WarnContext(ctx, "delivery failed", "reason", res.Reason)
+		return deadLetter(ctx, h.Queue, h.queueName(), m, attrs)
+	}
+}
+
+// drop records a delivery that is not attempted and finishes it.
+func (h *DeliverHandler) drop(ctx context.Context, d Delivery, reason string) error {
+	now := nowOr(h.Now)
+	rec := Attempt{
+		DeliveryID: d.ID, NotificationID: d.EventID, EventType: d.Event.Type, EndpointID: d.EndpointID,
+		Attempt: d.Attempt, Outcome: LogDropped, Reason: reason,
+		AttemptedAt: now.UTC(), ExpiresAt: now.Add(LogTTL).UTC(),
+	}
+	if err := h.Log.Record(ctx, rec); err != nil {
+		return fmt.Errorf("delivery %s: record drop: %w", d.ID, err)
+	}
+	logger(h.Logger).InfoContext(ctx, "delivery dropped", "delivery_id", d.ID, "endpoint_id", d.EndpointID, "reason", reason)
+	return nil
+}
+
+// HandleBatch handles msgs concurrently (a batch is at most 10 messages) and
+// returns the ids of those that must stay on the queue: retries scheduled
+// and failures of ours.
+func (h *DeliverHandler) HandleBatch(ctx context.Context, msgs []queue.Message) []string {
+	errs := make([]error, len(msgs))
+	var wg sync.WaitGroup
+	for i, m := range msgs {
+		wg.Go(func() { errs[i] = h.Handle(ctx, m) })
+	}
+	wg.Wait()
+	var failed []string
+	for i, err := range errs {
+		if err == nil {
+			continue
+		}
+		if !errors.Is(err, ErrRetryScheduled) {
+			logger(h.Logger).ErrorContext(ctx, "delivery not handled", "message_id", msgs[i].ID, "error", err)
+		}
+		failed = append(failed, msgs[i].ID)
+	}
+	return failed
+}
+
+// HandleSQS is the Lambda handler (SQS event source with
+// ReportBatchItemFailures): messages not reported are deleted by Lambda.
+func (h *DeliverHandler) HandleSQS(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+	return batchResponse(h.HandleBatch(ctx, FromSQS(ev))), nil
+}
+
+// deadLetter sends m's body to queue.DLQ(src) with attrs (empty values
+// dropped). A send failure keeps the message on its queue.
+func deadLetter(ctx context.Context, s Sender, src string, m queue.Message, attrs map[string]string) error {
+	clean := make(map[string]string, len(attrs))
+	for k, v := range attrs {
+		if v != "" {
+			clean[k] = v
+		}
+	}
+	if _, err := s.Send(ctx, queue.DLQ(src), queue.Outgoing{Body: m.Body, Attributes: clean}); err != nil {
+		return fmt.Errorf("dead-letter message %s: %w", m.ID, err)
+	}
+	return nil
+}
+
+// Deleter deletes received messages (queue.Queue has it).
+type Deleter interface {
+	Delete(ctx context.Context, queue, receiptHandle string) error
+}
+
+// DeleteDone deletes the messages of msgs whose ids are not in failed: what
+// Lambda's event source mapping does after a partial batch response, for the
+// consumers that poll a queue themselves (the dev server, tests).
+func DeleteDone(ctx context.Context, q Deleter, queueName string, msgs []queue.Message, failed []string) error {
+	keep := make(map[string]bool, len(failed))
+	for _, id := range failed {
+		keep[id] = true
+	}
+	var errs []error
+	for _, m := range msgs {
+		if keep[m.ID] {
+			continue
+		}
+		if err := q.Delete(ctx, queueName, m.ReceiptHandle); err != nil {
+			errs = append(errs, fmt.Errorf("delete %s: %w", m.ID, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// FromSQS converts a Lambda SQS event into queue messages (receive count
+// from ApproximateReceiveCount, string message attributes).
+func FromSQS(ev events.SQSEvent) []queue.Message {
+	out := make([]queue.Message, 0, len(ev.Records))
+	for _, r := range ev.Records {
+		n, _ := strconv.Atoi(r.Attributes["ApproximateReceiveCount"])
+		var sent time.Time
+		if ms, err := strconv.ParseInt(r.Attributes["SentTimestamp"], 10, 64); err == nil {
+			sent = time.UnixMilli(ms).UTC()
+		}
+		var attrs map[string]string
+		for k, v := range r.MessageAttributes {
+			if v.StringValue != nil {
+				if attrs == nil {
+					attrs = map[string]string{}
+				}
+				attrs[k] = *v.StringValue
+			}
+		}
+		out = append(out, queue.Message{ID: r.MessageId, ReceiptHandle: r.ReceiptHandle, Body: []byte(r.Body), Attributes: attrs, ReceiveCount: max(n, 1), SentAt: sent})
+	}
+	return out
+}
+
+func batchResponse(failed []string) events.SQSEventResponse {
+	resp := events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{}}
+	for _, id := range failed {
+		resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: id})
+	}
+	return resp
+}
+
+func nowOr(f func() time.Time) time.Time {
+	if f != nil {
+		return f()
+	}
+	return time.Now()
+}
+
+func logger(l *slog.Logger) *slog.Logger {
+	if l != nil {
+		return l
+	}
+	return slog.New(slog.DiscardHandler)
+}
