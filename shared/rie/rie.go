@@ -49,8 +49,14 @@ func Start(ctx context.Context, o Options) (*Function, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The emulator's own Runtime API defaults to 127.0.0.1:9001: give each
+	// emulator its own port so packages tested in parallel do not collide.
+	apiAddr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
 	f := &Function{addr: addr, log: &lockedWriter{}, done: make(chan struct{})}
-	f.cmd = exec.Command(o.Emulator, "--runtime-interface-emulator-address", addr, o.Bootstrap)
+	f.cmd = exec.Command(o.Emulator, "--runtime-interface-emulator-address", addr, "--runtime-api-address", apiAddr, o.Bootstrap)
 	timeout := o.Timeout
 	if timeout <= 0 {
 		timeout = 30 * time.Second

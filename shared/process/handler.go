@@ -1,0 +1,263 @@
+package process
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"unicode/utf8"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/hookstack/hookstack/shared/blob"
+	"github.com/hookstack/hookstack/shared/envelope"
+	"github.com/hookstack/hookstack/shared/inventory"
+	"github.com/hookstack/hookstack/shared/leads"
+	"github.com/hookstack/hookstack/shared/metrics"
+	"github.com/hookstack/hookstack/shared/payments"
+	"github.com/hookstack/hookstack/shared/queue"
+	"github.com/hookstack/hookstack/shared/relay"
+	"github.com/hookstack/hookstack/shared/store"
+)
+
+// Metric names and dimension (the stack's dashboard and alarms use them).
+const (
+	MetricNamespace          = "Hookstack"
+	MetricEventsProcessed    = "EventsProcessed"
+	MetricEventsDeadLettered = "EventsDeadLettered"
+	DimensionProcessor       = "Processor"
+)
+
+// Parallelism is how many messages of a batch a Handler processes at once.
+// Records are independent (optimistic concurrency resolves two messages for
+// one record), so a batch of 10 costs about one message's latency.
+const Parallelism = 10
+
+// maxReasonBytes bounds the reason attribute of a dead-lettered message.
+const maxReasonBytes = 1024
+
+// ErrPermanent marks errors that retrying cannot fix (see Permanent).
+var ErrPermanent = errors.New("permanent failure")
+
+// PermanentError wraps an error that retrying cannot fix: the message goes
+// to the DLQ at once.
+type PermanentError struct{ Err error }
+
+func (e *PermanentError) Error() string { return e.Err.Error() }
+func (e *PermanentError) Unwrap() []error {
+	return []error{e.Err, ErrPermanent}
+}
+
+// Permanent marks err as permanent (nil stays nil).
+func Permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &PermanentError{Err: err}
+}
+
+// IsPermanent reports whether err dead-letters a message at once rather
+// than retrying it: a malformed envelope or handled payload (the pure
+// packages' ErrMalformed), a claim-check body that does not exist, a
+// record the store cannot hold (store.ErrInvalid, ErrTooLarge: a key or
+// document that will never fit), or anything marked with Permanent. Errors
+// store.IsTransient recognises are never permanent.
+func IsPermanent(err error) bool {
+	if err == nil || store.IsTransient(err) {
+		return false
+	}
+	for _, target := range []error{
+		ErrPermanent, envelope.ErrMalformed,
+		payments.ErrMalformed, inventory.ErrMalformed, leads.ErrMalformed, relay.ErrMalformed,
+		store.ErrInvalid, store.ErrTooLarge,
+	} {
+		if errors.Is(err, target) {
+			return true
+		}
+	}
+	return false
+}
+
+// Handler is one processor's SQS batch handler (Lambda event source
+// mapping with ReportBatchItemFailures, or the dev server's runner).
+type Handler struct {
+	name string
+	deps Deps
+	w    *Writer
+	log  *slog.Logger
+	proc processFunc
+}
+
+func newHandler(name string, deps Deps, proc processFunc) *Handler {
+	return &Handler{name: name, deps: deps, w: NewWriter(deps), log: deps.logger(), proc: proc}
+}
+
+// Name is the processor's name (its queue).
+func (h *Handler) Name() string { return h.name }
+
+// Writer is the handler's writer (for tools that update records the same way).
+func (h *Handler) Writer() *Writer { return h.w }
+
+// Handle processes a batch and reports the messages to retry. A permanent
+// failure is sent to the queue's DLQ with the reason and acknowledged; a
+// transient one (or a permanent one whose DLQ send failed) is listed in
+// BatchItemFailures. It never returns an error: one bad message never
+// fails its batch.
+func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+	failed := make([]bool, len(ev.Records))
+	sem := make(chan struct{}, Parallelism)
+	var wg sync.WaitGroup
+	for i := range ev.Records {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			failed[i] = !h.handleRecord(ctx, &ev.Records[i])
+		}()
+	}
+	wg.Wait()
+	var resp events.SQSEventResponse
+	for i, f := range failed {
+		if f {
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: ev.Records[i].MessageId})
+		}
+	}
+	return resp, nil
+}
+
+// outcome is what happened to one message, for its log line.
+type outcome struct {
+	env     envelope.Envelope
+	decoded bool
+	stack   string
+}
+
+// handleRecord processes one message and reports whether it is done with
+// (processed, or dead-lettered).
+func (h *Handler) handleRecord(ctx context.Context, m *events.SQSMessage) (done bool) {
+	start := h.deps.now()
+	var o outcome
+	err := h.run(ctx, m, &o)
+	status, level := "processed", slog.LevelInfo
+	var processed, dead float64
+	var dlqErr error
+	switch {
+	case err == nil:
+		done, processed = true, 1
+	case IsPermanent(err):
+		dlqErr = h.deadLetter(ctx, m, err)
+		if dlqErr == nil {
+			done, dead, status, level = true, 1, "dead", slog.LevelError
+		} else {
+			status, level = "failed", slog.LevelError
+		}
+	default:
+		status, level = "failed", slog.LevelWarn
+	}
+
+	attrs := make([]slog.Attr, 0, 20)
+	attrs = append(attrs,
+		slog.String("processor", h.name),
+		slog.String("status", status),
+		slog.String("message_id", m.MessageId),
+	)
+	if rc := m.Attributes["ApproximateReceiveCount"]; rc != "" {
+		attrs = append(attrs, slog.String("receive_count", rc))
+	}
+	if o.decoded {
+		attrs = append(attrs,
+			slog.String("event_id", o.env.EventID), // the correlation id
+			slog.String("id", o.env.ID),
+			slog.String("provider", o.env.Provider),
+			slog.String("type", o.env.Type),
+		)
+	}
+	if err != nil {
+		attrs = append(attrs, slog.String("error", err.Error()))
+	}
+	if dlqErr != nil {
+		attrs = append(attrs, slog.String("dlq_error", dlqErr.Error()))
+	}
+	if o.stack != "" {
+		attrs = append(attrs, slog.String("stack", o.stack))
+	}
+	attrs = append(attrs, slog.Float64("duration_ms", float64(h.deps.now().Sub(start).Microseconds())/1000))
+	attrs = append(attrs, metrics.EMF(MetricNamespace, [][]string{{DimensionProcessor}}, map[string]string{DimensionProcessor: h.name},
+		metrics.Count(MetricEventsProcessed, processed),
+		metrics.Count(MetricEventsDeadLettered, dead),
+	)...)
+	h.log.LogAttrs(ctx, level, "event", attrs...)
+	return done
+}
+
+// run decodes the message, fetches a claim-check body and runs the
+// processor; a panic becomes a permanent error.
+func (h *Handler) run(ctx context.Context, m *events.SQSMessage, o *outcome) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			o.stack = string(debug.Stack())
+			err = Permanent(fmt.Errorf("panic: %v", r))
+		}
+	}()
+	env, err := envelope.Decode([]byte(m.Body))
+	if err != nil {
+		return err
+	}
+	o.env, o.decoded = env, true
+	if env.Invalid != "" {
+		return Permanent(fmt.Errorf("invalid envelope: %s", env.Invalid))
+	}
+	if env.BodyRef != "" {
+		if h.deps.Blobs == nil {
+			return fmt.Errorf("envelope %s has body_ref but no claim-check store is configured", env.ID)
+		}
+		body, err := h.deps.Blobs.Get(ctx, env.BodyRef)
+		switch {
+		case errors.Is(err, blob.ErrNotFound), errors.Is(err, blob.ErrInvalidRef):
+			return Permanent(fmt.Errorf("claim-check body of %s: %w", env.ID, err))
+		case err != nil:
+			return fmt.Errorf("claim-check body of %s: %w", env.ID, err)
+		}
+		env.Body = body
+	}
+	return h.proc(ctx, h.w, env)
+}
+
+// deadLetter sends the original message to the queue's DLQ with the reason.
+func (h *Handler) deadLetter(ctx context.Context, m *events.SQSMessage, cause error) error {
+	_, err := h.deps.Queue.Send(ctx, queue.DLQ(h.name), queue.Outgoing{
+		Body:       []byte(m.Body),
+		Attributes: map[string]string{queue.AttrReason: reason(cause)},
+	})
+	if err != nil {
+		return fmt.Errorf("dead-letter %s: %w", m.MessageId, err)
+	}
+	return nil
+}
+
+// reason makes an error text a valid message attribute: valid UTF-8
+// without control characters, at most maxReasonBytes.
+func reason(err error) string {
+	s := strings.ToValidUTF8(err.Error(), "\uFFFD")
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || (r >= 0xD800 && r <= 0xDFFF) || r == 0xFFFE || r == 0xFFFF {
+			return ' '
+		}
+		return r
+	}, s)
+	if len(s) > maxReasonBytes {
+		cut := maxReasonBytes
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut]
+	}
+	if strings.TrimSpace(s) == "" {
+		s = "unknown error"
+	}
+	return s
+}

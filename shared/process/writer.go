@@ -1,0 +1,289 @@
+// Package process is the processors' I/O core: the store-backed
+// read-modify-write with a transactional outbox (Writer), the SQS batch
+// handler with partial batch responses (Handler), and the four processors
+// (payments, inventory, leads, relay) wired on top of the pure state
+// transitions of shared/payments, shared/inventory, shared/leads and
+// shared/relay. One copy serves every processor Lambda and the dev server.
+//
+// Exactly once in effect, without transactions (see shared/store/README.md):
+//
+//  1. Writer.Update reads the record, applies the pure transition and, only
+//     when something changed, writes the next state together with the
+//     emitted domain events (appended to the record's pending outbox) in one
+//     conditional Put on the revision read; a lost race (ErrConflict)
+//     re-reads and re-applies, a bounded number of times.
+//  2. The outbox is sent to the notifications queue (body: the domain.Event
+//     JSON; attribute event_id), then cleared with a conditional write. A
+//     crash or a failed send in between leaves the outbox in the record: the
+//     retried message (or any later message for the record) finds it and
+//     sends it again, even when its own transition changes nothing.
+//     Consumers dedupe by the deterministic event id.
+//  3. Raw forwards ("<provider>.<type>") and stateless domain events
+//     (task.completed) are sent straight after the records are updated:
+//     at least once, same deterministic ids.
+//
+// A replayed event changes nothing, so nothing is written and nothing new
+// is emitted.
+package process
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/hookstack/hookstack/shared/blob"
+	"github.com/hookstack/hookstack/shared/domain"
+	"github.com/hookstack/hookstack/shared/envelope"
+	"github.com/hookstack/hookstack/shared/queue"
+	"github.com/hookstack/hookstack/shared/store"
+)
+
+// Record kinds in the store.
+const (
+	KindPayment      = "payment"
+	KindSubscription = "subscription"
+	KindInventory    = "inventory"
+	KindLead         = "lead"
+	KindChat         = "chat"
+	// KindAlias holds the alias index: "sku:<sku>" → inventory item id,
+	// "source:<provider>:<object id>" → lead email.
+	KindAlias = "alias"
+)
+
+// Message attributes of the notifications the processors send.
+const (
+	// AttrEventID carries the event's deterministic id (consumers dedupe by it).
+	AttrEventID = "event_id"
+	// AttrEventType carries the event's type (fan-out may filter on it
+	// without parsing the body).
+	AttrEventType = "event_type"
+	// AttrDataRef is set instead of the data when a raw forward would not
+	// fit in a queue message: the claim-check reference of the body.
+	AttrDataRef = "data_ref"
+)
+
+// maxNotificationBytes keeps a notification (body + attributes) under the
+// SQS message limit of 1 MiB with room for the attributes.
+const maxNotificationBytes = 1<<20 - 4<<10
+
+// Deps are the adapters a processor works with.
+type Deps struct {
+	// Queue sends notifications and dead-letters poison messages.
+	Queue queue.Queue
+	// Store holds the records.
+	Store store.Store
+	// Blobs fetches claim-check bodies; nil when none is configured (a
+	// message with a BodyRef then fails as transient).
+	Blobs blob.Store
+	// Logger gets one line per message; nil means slog.Default().
+	Logger *slog.Logger
+	// Notifications also records every event sent in the store's
+	// notifications log (the dev server's GET /api/notifications).
+	Notifications bool
+	// Now is the clock (notification times, durations); nil means time.Now.
+	Now func() time.Time
+}
+
+func (d Deps) logger() *slog.Logger {
+	if d.Logger == nil {
+		return slog.Default()
+	}
+	return d.Logger
+}
+
+func (d Deps) now() time.Time {
+	if d.Now == nil {
+		return time.Now()
+	}
+	return d.Now()
+}
+
+// Writer applies transitions to records and sends what they emit.
+type Writer struct {
+	deps Deps
+}
+
+// NewWriter returns the writer over deps.Store and deps.Queue.
+func NewWriter(deps Deps) *Writer { return &Writer{deps: deps} }
+
+// Change is what a Transition decides.
+type Change struct {
+	// Changed: the record must be written (Data, UpdatedAt).
+	Changed bool
+	// Data is the next record, marshalled to JSON.
+	Data any
+	// UpdatedAt is the record's own updated_at (orders List); zero means
+	// the time of the write.
+	UpdatedAt time.Time
+	// Emitted are the domain events the change emits; they are written in
+	// the record's outbox with the state and sent after the write.
+	Emitted []domain.Event
+}
+
+// Transition computes a record's next state from the stored one (nil when
+// there is none). It may be called more than once (after a lost race) and
+// must depend only on its argument.
+type Transition func(old *store.Record) (Change, error)
+
+// Update runs t on (kind, key) with optimistic concurrency (store.Update:
+// bounded retries on ErrConflict), writes state and new events in one
+// conditional Put that keeps the pending outbox, then sends the outbox to
+// the notifications queue and clears it. A record read with a pending
+// outbox gets it sent even when t changes nothing. It returns the record as
+// stored afterwards (Rev 0 when there is none).
+func (w *Writer) Update(ctx context.Context, kind, key string, t Transition) (store.Record, error) {
+	rec, _, err := store.Update(ctx, w.deps.Store, kind, key, func(r *store.Record) (bool, error) {
+		var old *store.Record
+		if r.Rev != 0 {
+			cp := *r
+			old = &cp
+		}
+		ch, err := t(old)
+		if err != nil {
+			return false, err
+		}
+		if !ch.Changed && len(ch.Emitted) == 0 {
+			return false, nil
+		}
+		data, err := json.Marshal(ch.Data)
+		if err != nil {
+			return false, fmt.Errorf("encode %s %q: %w", kind, key, err)
+		}
+		r.Data = data
+		r.UpdatedAt = ch.UpdatedAt
+		r.Outbox = slices.Clone(r.Outbox)
+		for _, e := range ch.Emitted {
+			body, err := json.Marshal(e)
+			if err != nil {
+				return false, fmt.Errorf("encode event %s: %w", e.ID, err)
+			}
+			r.Enqueue(e.ID, body)
+		}
+		return true, nil
+	})
+	if err != nil {
+		return store.Record{}, err
+	}
+	if len(rec.Outbox) > 0 && rec.Rev != 0 {
+		if err := w.flush(ctx, rec); err != nil {
+			return store.Record{}, err
+		}
+	}
+	return rec, nil
+}
+
+// flush sends a record's outbox, then clears it on the revision it was read
+// or written at. ErrConflict on the clear means a newer writer carried the
+// outbox forward and sends it; any other clear error only costs a repeated
+// send later (consumers dedupe), so it is not the message's failure.
+func (w *Writer) flush(ctx context.Context, rec store.Record) error {
+	for _, e := range rec.Outbox {
+		var head struct {
+			Type    string `json:"type"`
+			Subject string `json:"subject"`
+		}
+		_ = json.Unmarshal(e.Body, &head)
+		if err := w.send(ctx, e.ID, head.Type, head.Subject, e.Body, ""); err != nil {
+			return err
+		}
+	}
+	if _, err := w.deps.Store.ClearOutbox(ctx, rec.Kind, rec.Key, rec.Rev); err != nil &&
+		!errors.Is(err, store.ErrConflict) && !errors.Is(err, store.ErrNotFound) {
+		w.deps.logger().WarnContext(ctx, "outbox not cleared; it will be sent again",
+			"kind", rec.Kind, "key", rec.Key, "error", err.Error())
+	}
+	return nil
+}
+
+// Emit sends events straight to the notifications queue (raw forwards,
+// stateless domain events): at least once, deduped downstream by id.
+func (w *Writer) Emit(ctx context.Context, evs ...domain.Event) error {
+	return w.emit(ctx, "", evs...)
+}
+
+// emit is Emit; dataRef is the claim-check reference of the inbound body,
+// used when a raw forward is too large for a queue message.
+func (w *Writer) emit(ctx context.Context, dataRef string, evs ...domain.Event) error {
+	for _, e := range evs {
+		body, err := json.Marshal(e)
+		if err != nil {
+			return fmt.Errorf("encode event %s: %w", e.ID, err)
+		}
+		ref := ""
+		if len(body) > maxNotificationBytes {
+			// Too large to travel: send it without data, pointing at
+			// the claim-check body when there is one.
+			e.Data = nil
+			if body, err = json.Marshal(e); err != nil {
+				return fmt.Errorf("encode event %s: %w", e.ID, err)
+			}
+			ref = dataRef
+		}
+		if err := w.send(ctx, e.ID, e.Type, e.Subject, body, ref); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (w *Writer) send(ctx context.Context, id, typ, subject string, body []byte, dataRef string) error {
+	attrs := map[string]string{AttrEventID: id}
+	if typ != "" {
+		attrs[AttrEventType] = typ
+	}
+	if dataRef != "" {
+		attrs[AttrDataRef] = dataRef
+	}
+	if _, err := w.deps.Queue.Send(ctx, envelope.QueueNotifications, queue.Outgoing{Body: body, Attributes: attrs}); err != nil {
+		return fmt.Errorf("send notification %s: %w", id, err)
+	}
+	if w.deps.Notifications {
+		n := store.Notification{ID: id, Type: typ, Subject: subject, CreatedAt: w.deps.now(), Event: body}
+		if n.Type == "" {
+			n.Type = "unknown"
+		}
+		if err := w.deps.Store.AppendNotification(ctx, n); err != nil {
+			return fmt.Errorf("log notification %s: %w", id, err)
+		}
+	}
+	return nil
+}
+
+// UpdateAs is Writer.Update over a typed record: apply gets the decoded
+// record (nil when none) and returns the next one, whether it changed and
+// the events it emits (the pure packages' Apply shape); updatedAt gives the
+// record's own updated_at. It returns the record as it stands afterwards
+// (nil when there is none).
+func UpdateAs[T any](ctx context.Context, w *Writer, kind, key string,
+	apply func(old *T) (next T, changed bool, emitted []domain.Event, err error),
+	updatedAt func(T) time.Time,
+) (*T, error) {
+	var cur *T
+	_, err := w.Update(ctx, kind, key, func(old *store.Record) (Change, error) {
+		var prev *T
+		if old != nil {
+			prev = new(T)
+			if err := old.Decode(prev); err != nil {
+				return Change{}, err
+			}
+		}
+		next, changed, emitted, err := apply(prev)
+		if err != nil {
+			return Change{}, err
+		}
+		if !changed && len(emitted) == 0 {
+			cur = prev
+			return Change{}, nil
+		}
+		cur = &next
+		return Change{Changed: true, Data: next, UpdatedAt: updatedAt(next), Emitted: emitted}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return cur, nil
+}
