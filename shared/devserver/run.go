@@ -18,7 +18,9 @@ import (
 	"github.com/hookstack/hookstack/shared/envelope"
 	"github.com/hookstack/hookstack/shared/eventlog"
 	"github.com/hookstack/hookstack/shared/ingest"
+	"github.com/hookstack/hookstack/shared/process"
 	"github.com/hookstack/hookstack/shared/queue/localq"
+	"github.com/hookstack/hookstack/shared/runner"
 	"github.com/hookstack/hookstack/shared/secrets"
 	"github.com/hookstack/hookstack/shared/signature"
 	"github.com/hookstack/hookstack/shared/store/localstore"
@@ -89,8 +91,24 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 
+	tracker := statusTracker{events: events, log: o.Log, maxReceive: func(string) int { return MaxReceiveCount }}
+	observed := observedQueue{Queue: q, tracker: tracker}
+	pcfg, err := process.ConfigFromEnv(o.Getenv)
+	if err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
+	pdeps := process.Deps{Queue: observed, Store: st, Blobs: blobs, Logger: o.Log, Notifications: true}
+	var sources []runner.Source
+	for _, name := range process.Names {
+		p, err := process.New(name, pdeps, pcfg)
+		if err != nil {
+			return err
+		}
+		sources = append(sources, runner.Source{Queue: name, Invoker: runner.InvokerFunc(p.Handle)})
+	}
+
 	h, err := ingest.New(cfg, ingest.Deps{
-		Queue: q, Blobs: blobs, Secrets: secretSource,
+		Queue: observed, Blobs: blobs, Secrets: secretSource,
 		Observer: Recorder{Events: events, Log: o.Log}, Logger: o.Log,
 	})
 	if err != nil {
@@ -110,6 +128,20 @@ func Run(ctx context.Context, o Options) error {
 	if o.Ready != nil {
 		o.Ready(ln.Addr().String())
 	}
+
+	// The processors consume the queues in the background, as Lambda's
+	// event source mappings do in AWS.
+	pipeCtx, stopPipeline := context.WithCancel(context.Background())
+	pipeDone := make(chan struct{})
+	go func() {
+		defer close(pipeDone)
+		r := &runner.Runner{Queue: q, Log: o.Log, OnResult: tracker.OnResult}
+		_ = r.Run(pipeCtx, sources...)
+	}()
+	// Stop in order: no new requests, then no new batches, then close the
+	// files (deferred above). A batch cut short by Ctrl-C is not deleted: it
+	// comes back after its visibility timeout on the next start.
+	defer func() { stopPipeline(); <-pipeDone }()
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

@@ -13,7 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookstack/hookstack/events"
 	"github.com/hookstack/hookstack/shared/eventlog"
+	"github.com/hookstack/hookstack/shared/sample"
 	"github.com/hookstack/hookstack/shared/signature"
 )
 
@@ -102,7 +104,7 @@ func TestDevServerRecordsAcceptedAndRejected(t *testing.T) {
 	if code := getJSON(t, base+"/api/events", &list); code != 200 || len(list) != 2 {
 		t.Fatalf("events = %d %+v", code, list)
 	}
-	if list[0].Status != "rejected" || list[0].Reason == "" || list[1].Status != "queued" || list[1].EventID != "evt_dev_1" || list[1].Queue != "payments" {
+	if list[0].Status != "rejected" || list[0].Reason == "" || list[1].Status == "rejected" || list[1].EventID != "evt_dev_1" || list[1].Queue != "payments" {
 		t.Fatalf("newest first with verdicts: %+v", list)
 	}
 	var filtered []eventlog.Summary
@@ -165,5 +167,91 @@ func TestDevServerKeepsGeneratedSecretsAndQueueAcrossRestart(t *testing.T) {
 	getJSON(t, base+"/api/events", &list)
 	if len(list) != 1 || list[0].EventID != "restart-1" {
 		t.Fatalf("after restart: %+v", list)
+	}
+}
+
+// waitFor polls url until check accepts the decoded JSON or the deadline.
+func waitFor(t *testing.T, url string, check func(status int, body map[string]any) bool) map[string]any {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	var last map[string]any
+	for time.Now().Before(deadline) {
+		var body map[string]any
+		status := getJSON(t, url, &body)
+		last = body
+		if check(status, body) {
+			return body
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("%s never matched; last: %v", url, last)
+	return nil
+}
+
+func sendSample(t *testing.T, base, secret, provider, typ string, edit func([]byte) []byte) map[string]any {
+	t.Helper()
+	s, err := sample.Find(events.FS, provider, typ)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if edit != nil {
+		s.Body = edit(s.Body)
+	}
+	req, err := sample.Sign(s, base+"/webhooks/"+provider, secret, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, b := post(t, req.URL, req.Header, req.Body)
+	if code != 200 {
+		t.Fatalf("%s %s: %d %s", provider, typ, code, b)
+	}
+	var reply map[string]any
+	_ = json.Unmarshal(b, &reply)
+	return reply
+}
+
+func TestDevServerRunsTheProcessors(t *testing.T) {
+	dir := t.TempDir()
+	const secret = "whsec_pipeline_test"
+	base, stop := startDev(t, dir, map[string]string{"HOOKSTACK_SECRET_STRIPE": secret})
+	defer stop()
+
+	reply := sendSample(t, base, secret, "stripe", "payment_intent.succeeded", nil)
+	pay := waitFor(t, base+"/api/payments/pi_3RZx5a2eZvKYlo2C0m8kQpLd", func(code int, b map[string]any) bool {
+		return code == 200 && b["status"] == "succeeded"
+	})
+	if pay["currency"] == "" || pay["last_event_id"] != "evt_3RZx5a2eZvKYlo2C0sU3cC03" || pay["versions"] != nil {
+		t.Fatalf("payment = %v", pay)
+	}
+	waitFor(t, base+"/api/events/"+reply["id"].(string), func(code int, b map[string]any) bool {
+		return b["status"] == "processed" && b["receive_count"] == float64(1)
+	})
+	var notes []map[string]any
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		notes = nil
+		getJSON(t, base+"/api/notifications?type=payment.succeeded", &notes)
+		if len(notes) == 1 {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if len(notes) != 1 || notes[0]["subject"] != "payment:pi_3RZx5a2eZvKYlo2C0m8kQpLd" {
+		t.Fatalf("notifications = %v", notes)
+	}
+
+	// A handled type whose payload is malformed is dead-lettered with its reason.
+	bad := sendSample(t, base, secret, "stripe", "payment_intent.succeeded", func(b []byte) []byte {
+		return []byte(`{"id":"evt_bad_1","object":"event","type":"payment_intent.succeeded","created":1764417600,"data":{"object":{"id":12}}}`)
+	})
+	dead := waitFor(t, base+"/api/events/"+bad["id"].(string), func(code int, b map[string]any) bool {
+		return b["status"] == "dead"
+	})
+	if r, _ := dead["reason"].(string); r == "" {
+		t.Fatalf("dead without a reason: %v", dead)
+	}
+	var missing map[string]any
+	if code := getJSON(t, base+"/api/payments/pi_nope", &missing); code != 404 {
+		t.Fatalf("unknown payment = %d", code)
 	}
 }

@@ -95,7 +95,16 @@ func (l *Log) Close() error { return l.db.Close() }
 func (l *Log) Put(entries ...Entry) error {
 	err := l.db.Batch(func(tx *bolt.Tx) error {
 		b, idx := tx.Bucket(bucketEntries), tx.Bucket(bucketByEvent)
-		for _, e := range entries {
+		for i := range entries {
+			e := &entries[i]
+			// The pipeline can finish with a message before its receipt is
+			// recorded: keep the outcome an earlier Update stored.
+			if old := b.Get([]byte(e.ID)); old != nil && e.Status == StatusQueued {
+				var prev Entry
+				if json.Unmarshal(old, &prev) == nil && prev.Status != "" {
+					e.Status, e.Reason, e.ReceiveCount = prev.Status, prev.Reason, prev.ReceiveCount
+				}
+			}
 			raw, err := json.Marshal(e)
 			if err != nil {
 				return err
@@ -120,17 +129,18 @@ func (l *Log) Put(entries ...Entry) error {
 	return nil
 }
 
-// Update applies fn to the entry with id, atomically.
+// Update applies fn to the entry with id, atomically. An entry not
+// recorded yet is started with just its id (Put fills in the rest).
 func (l *Log) Update(id string, fn func(*Entry)) error {
 	var updated Entry
 	err := l.db.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketEntries)
-		raw := b.Get([]byte(id))
-		if raw == nil {
-			return ErrNotFound
-		}
-		if err := json.Unmarshal(raw, &updated); err != nil {
-			return err
+		if raw := b.Get([]byte(id)); raw != nil {
+			if err := json.Unmarshal(raw, &updated); err != nil {
+				return err
+			}
+		} else {
+			updated.ID = id
 		}
 		fn(&updated)
 		out, err := json.Marshal(updated)

@@ -1,0 +1,107 @@
+package devserver
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hookstack/hookstack/shared/envelope"
+	"github.com/hookstack/hookstack/shared/eventlog"
+	"github.com/hookstack/hookstack/shared/queue"
+	"github.com/hookstack/hookstack/shared/runner"
+)
+
+// statusTracker keeps the event log's processing status in step with the
+// pipeline: the runner reports each message's outcome, and dead-letter sends
+// made by the consumers (permanent failures) are seen on their way out.
+type statusTracker struct {
+	events     *eventlog.Log
+	log        *slog.Logger
+	maxReceive func(queue string) int
+}
+
+// OnResult is the runner's callback.
+func (t statusTracker) OnResult(res runner.Result) {
+	if !isDomainQueue(res.Queue) {
+		return
+	}
+	id := envelopeID(res.Message.Body)
+	if id == "" {
+		return
+	}
+	status, reason := eventlog.StatusProcessed, ""
+	if !res.OK {
+		status = eventlog.StatusFailed
+		if res.Err != nil {
+			reason = res.Err.Error()
+		}
+		if res.ReceiveCount >= t.maxReceive(res.Queue) {
+			status, reason = eventlog.StatusDead, "failed "+strconv.Itoa(res.ReceiveCount)+" times (maxReceiveCount): "+reason
+		}
+	}
+	t.update(id, func(e *eventlog.Entry) {
+		// A dead-lettered message is reported as handled by its consumer:
+		// keep the dead status that the DLQ send recorded.
+		if e.Status == eventlog.StatusDead && status == eventlog.StatusProcessed {
+			return
+		}
+		e.Status, e.ReceiveCount = status, res.ReceiveCount
+		e.Reason = reason
+	})
+}
+
+func (t statusTracker) deadLettered(queueName string, m queue.Outgoing) {
+	source := strings.TrimSuffix(queueName, envelope.DLQSuffix)
+	if !isDomainQueue(source) {
+		return
+	}
+	if id := envelopeID(m.Body); id != "" {
+		t.update(id, func(e *eventlog.Entry) {
+			e.Status, e.Reason = eventlog.StatusDead, m.Attributes[queue.AttrReason]
+		})
+	}
+}
+
+func (t statusTracker) update(id string, fn func(*eventlog.Entry)) {
+	err := t.events.Update(id, func(e *eventlog.Entry) {
+		fn(e)
+		e.UpdatedAt = time.Now().UTC()
+	})
+	if err != nil && !errors.Is(err, eventlog.ErrNotFound) {
+		t.log.Warn("event status", "id", id, "error", err.Error())
+	}
+}
+
+// observedQueue tells the tracker of every dead-letter send.
+type observedQueue struct {
+	queue.Queue
+	tracker statusTracker
+}
+
+func (q observedQueue) Send(ctx context.Context, name string, m queue.Outgoing) (string, error) {
+	id, err := q.Queue.Send(ctx, name, m)
+	if err == nil && strings.HasSuffix(name, envelope.DLQSuffix) {
+		q.tracker.deadLettered(name, m)
+	}
+	return id, err
+}
+
+func isDomainQueue(name string) bool {
+	for _, q := range envelope.DomainQueues {
+		if q == name {
+			return true
+		}
+	}
+	return false
+}
+
+func envelopeID(body []byte) string {
+	e, err := envelope.Decode(body)
+	if err != nil {
+		return ""
+	}
+	return e.ID
+}
