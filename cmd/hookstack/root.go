@@ -20,5 +20,7 @@ inspect and operate webhooks, locally and against a deployed stack.`,
 	root.AddCommand(newDevCmd(getenv))
 	root.AddCommand(newSendCmd(getenv))
 	root.AddCommand(newTriggerCmd(getenv))
+	root.AddCommand(newURLsCmd(getenv))
+	root.AddCommand(newSecretsCmd(getenv))
 	return root
 }
