@@ -151,7 +151,7 @@ func TestSecretsJSON(t *testing.T) {
 
 func TestSecretsLocal(t *testing.T) {
 	t.Chdir(t.TempDir()) // steps without --data must not write into the source tree
-	isolateAWSEnv(t) // local mode must make no AWS call; there is no endpoint to make it to
+	isolateAWSEnv(t)     // local mode must make no AWS call; there is no endpoint to make it to
 	data := t.TempDir()
 	path := filepath.Join(data, "secrets.json")
 	if err := os.WriteFile(path, []byte(`{"github":["gh-secret-from-dev-start"]}`), 0o600); err != nil {
