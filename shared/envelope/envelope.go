@@ -144,18 +144,33 @@ func appendField(b []byte, name, value string) []byte {
 
 const hexDigits = "0123456789abcdef"
 
-// appendString appends s as a JSON string. s must be valid UTF-8 (invalid
-// bytes are replaced by U+FFFD, as encoding/json does).
+// special marks the bytes appendString cannot copy as they are: control
+// characters, '"', '\\', and the lead bytes of anything that is not plain
+// ASCII (checked rune by rune: invalid sequences become U+FFFD, and
+// characters above U+FFFF surrogate-pair escapes).
+var special = func() (t [256]bool) {
+	for c := 0; c < 0x20; c++ {
+		t[c] = true
+	}
+	t['"'], t['\\'] = true, true
+	for c := 0x80; c < 0x100; c++ {
+		t[c] = true
+	}
+	return t
+}()
+
+// appendString appends s as a JSON string (invalid UTF-8 bytes are written
+// as U+FFFD, as encoding/json does).
 func appendString[T string | []byte](b []byte, s T) []byte {
 	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
+	start, i := 0, 0
+	for i < len(s) {
+		if !special[s[i]] {
+			i++
+			continue
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
 			b = append(b, s[start:i]...)
 			switch c {
 			case '"', '\\':
@@ -173,30 +188,20 @@ func appendString[T string | []byte](b []byte, s T) []byte {
 			start = i
 			continue
 		}
-		if c < 0xF0 {
-			// Two- and three-byte sequences pass through (valid ones).
-			r, size := decodeRune(s[i:])
-			if r == utf8.RuneError && size == 1 {
-				b = append(b, s[start:i]...)
-				b = append(b, `\ufffd`...)
-				i++
-				start = i
-				continue
-			}
-			i += size
-			continue
-		}
 		r, size := decodeRune(s[i:])
-		b = append(b, s[start:i]...)
-		if r == utf8.RuneError && size == 1 {
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b = append(b, s[start:i]...)
 			b = append(b, `\ufffd`...)
-		} else {
+			start = i + size
+		case r > 0xFFFF:
+			b = append(b, s[start:i]...)
 			hi, lo := utf16.EncodeRune(r)
 			b = append(b, '\\', 'u', hexDigits[hi>>12&0xF], hexDigits[hi>>8&0xF], hexDigits[hi>>4&0xF], hexDigits[hi&0xF],
 				'\\', 'u', hexDigits[lo>>12&0xF], hexDigits[lo>>8&0xF], hexDigits[lo>>4&0xF], hexDigits[lo&0xF])
+			start = i + size
 		}
 		i += size
-		start = i
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')

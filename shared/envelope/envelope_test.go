@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"os"
 	"testing"
 	"time"
 )
@@ -104,4 +105,21 @@ func FuzzEnvelopeRoundTrip(f *testing.F) {
 			t.Fatalf("fields: %+v", out)
 		}
 	})
+}
+
+func BenchmarkEncode2KB(b *testing.B) {
+	body, err := os.ReadFile("../signature/testdata/stripe_payment_intent_succeeded.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	at := time.Now()
+	e := Envelope{V: Version, ID: "01JBENCH", Provider: "stripe", EventID: "evt_1", Type: "payment_intent.succeeded",
+		OccurredAt: at, ReceivedAt: at, Queue: QueuePayments, Body: body, Headers: map[string]string{"Content-Type": "application/json"}}
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Encode(e); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
