@@ -48,6 +48,8 @@ const (
 	CtxAllowCidrs         = "allowCidrs"
 	CtxOutboundAllowCidrs = "outboundAllowCidrs"
 	CtxAssetsDir          = "assetsDir"
+	CtxLowStock           = "lowStock"
+	CtxTrelloDoneLists    = "trelloDoneLists"
 )
 
 // DefaultRetrySchedule is the outbound delivery retry schedule (the
@@ -76,6 +78,8 @@ type Config struct {
 	AllowCidrs         map[string][]string // optional per-provider source allowlists
 	OutboundAllowCidrs []string            // addresses deliveries may reach despite the SSRF guard
 	AssetsDir          string              // where <function>/bootstrap files live
+	LowStock           string              // optional HOOKSTACK_LOW_STOCK for inventory (default 5)
+	TrelloDoneLists    string              // optional HOOKSTACK_TRELLO_DONE_LISTS for relay
 }
 
 // DefaultConfig returns the documented defaults.
@@ -110,6 +114,13 @@ func ConfigFromContext(get func(key string) any) (Config, error) {
 	str(CtxDomainName, &c.DomainName)
 	str(CtxCertificateArn, &c.CertificateArn)
 	str(CtxAssetsDir, &c.AssetsDir)
+	str(CtxLowStock, &c.LowStock)
+	str(CtxTrelloDoneLists, &c.TrelloDoneLists)
+	if c.LowStock != "" {
+		if n, err := strconv.Atoi(c.LowStock); err != nil || n < 0 {
+			errs = append(errs, fmt.Errorf("context %s: %q is not a whole number ≥ 0", CtxLowStock, c.LowStock))
+		}
+	}
 
 	num := func(key string, dst *float64) {
 		v := get(key)

@@ -37,6 +37,8 @@ const (
 	EnvClaimBucket   = "HOOKSTACK_CLAIM_BUCKET"
 	EnvPublicURL     = "HOOKSTACK_PUBLIC_URL"
 	EnvRetrySchedule = "HOOKSTACK_RETRY_SCHEDULE"
+	EnvLowStock      = "HOOKSTACK_LOW_STOCK"
+	EnvDoneLists     = "HOOKSTACK_TRELLO_DONE_LISTS"
 	EnvBackend       = "HOOKSTACK_BACKEND"
 	EnvProviders     = "HOOKSTACK_PROVIDERS"
 	EnvOutboundAllow = "HOOKSTACK_OUTBOUND_ALLOW_CIDRS"

@@ -121,6 +121,8 @@ var customContext = map[string]any{
 	CtxCertificateArn:     "arn:aws:acm:eu-west-1:123456789012:certificate/11111111-2222-3333-4444-555555555555",
 	CtxAllowCidrs:         `{"stripe":["3.18.12.63/32","3.130.192.231/32"],"github":"192.30.252.0/22"}`,
 	CtxOutboundAllowCidrs: "10.0.0.0/8",
+	CtxLowStock:           "3",
+	CtxTrelloDoneLists:    "Shipped,Done",
 }
 
 // fixture synthesizes the named stack once per test binary.

@@ -45,6 +45,12 @@ func NewProcessing(scope constructs.Construct, id *string, props *ProcessingProp
 			EnvClaimBucket: props.Bucket.BucketName(),
 		}
 		queueURLs(env, qs, name, queue.DLQ(name), envelope.QueueNotifications)
+		if name == envelope.QueueInventory && props.Config.LowStock != "" {
+			env[EnvLowStock] = jsii.String(props.Config.LowStock)
+		}
+		if name == envelope.QueueRelay && props.Config.TrelloDoneLists != "" {
+			env[EnvDoneLists] = jsii.String(props.Config.TrelloDoneLists)
+		}
 		fn := newFunction(this, title(name), &functionProps{Name: name, Config: props.Config, Environment: env})
 		consume(fn, qs[name], name)
 		qs[queue.DLQ(name)].GrantSendMessages(fn)

@@ -712,6 +712,14 @@ func TestCustomContext(t *testing.T) {
 	if got := get(deliverer, EnvOutboundAllow); got != "10.0.0.0/8" {
 		t.Errorf("outbound allow %v", got)
 	}
+	inventoryEnv := get(props(s.resource(t, s.fnID["inventory"])), "Environment", "Variables")
+	if got := get(inventoryEnv, EnvLowStock); got != "3" {
+		t.Errorf("low stock %v", got)
+	}
+	relayEnv := get(props(s.resource(t, s.fnID["relay"])), "Environment", "Variables")
+	if got := get(relayEnv, EnvDoneLists); got != "Shipped,Done" {
+		t.Errorf("done lists %v", got)
+	}
 	// 3 attempts (first + 2 retries) + slack.
 	if got := num(get(props(s.resource(t, s.queueID["deliveries"])), "RedrivePolicy", "maxReceiveCount")); got != 3+DeliveryReceiveSlack {
 		t.Errorf("deliveries maxReceiveCount %v", got)
