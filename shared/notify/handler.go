@@ -336,10 +336,33 @@ func (h *DeliverHandler) drop(ctx context.Context, d Delivery, reason string) er
 // returns the ids of those that must stay on the queue: retries scheduled
 // and failures of ours.
 func (h *DeliverHandler) HandleBatch(ctx context.Context, msgs []queue.Message) []string {
+	// Deliveries run concurrently, but copies of one delivery (a duplicate
+	// send of the same message) run one after the other, so the second sees
+	// the first recorded as delivered instead of sending again.
+	groups := map[string][]int{}
+	var order []string
+	for i, m := range msgs {
+		var peek struct {
+			ID string `json:"id"`
+		}
+		key := "message:" + m.ID
+		if json.Unmarshal(m.Body, &peek) == nil && peek.ID != "" {
+			key = peek.ID
+		}
+		if _, ok := groups[key]; !ok {
+			order = append(order, key)
+		}
+		groups[key] = append(groups[key], i)
+	}
 	errs := make([]error, len(msgs))
 	var wg sync.WaitGroup
-	for i, m := range msgs {
-		wg.Go(func() { errs[i] = h.Handle(ctx, m) })
+	for _, key := range order {
+		idx := groups[key]
+		wg.Go(func() {
+			for _, i := range idx {
+				errs[i] = h.Handle(ctx, msgs[i])
+			}
+		})
 	}
 	wg.Wait()
 	var failed []string

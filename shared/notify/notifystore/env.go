@@ -1,0 +1,124 @@
+package notifystore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/hookstack/hookstack/shared/awsbackend"
+	"github.com/hookstack/hookstack/shared/envelope"
+	"github.com/hookstack/hookstack/shared/notify"
+	"github.com/hookstack/hookstack/shared/queue"
+	"github.com/hookstack/hookstack/shared/queue/sqsq"
+	"github.com/hookstack/hookstack/shared/store/dynamostore"
+)
+
+// EnvTable names the DynamoDB table (the stack sets it).
+const EnvTable = "HOOKSTACK_TABLE"
+
+// EndpointCacheTTL is how long the Lambdas cache the endpoint list: an
+// added, changed or removed endpoint takes effect within it.
+const EndpointCacheTTL = 30 * time.Second
+
+// Queues each function needs, exactly the URLs the stack gives it
+// (infra/hookstack/notifications.go): the fan-out sends to deliveries but
+// never to its DLQ.
+var (
+	fanOutQueues    = []string{envelope.QueueNotifications, queue.DLQ(envelope.QueueNotifications), envelope.QueueDeliveries}
+	delivererQueues = []string{envelope.QueueDeliveries, queue.DLQ(envelope.QueueDeliveries)}
+)
+
+// deps are what both functions build from the environment.
+type deps struct {
+	cfg       notify.Config
+	queue     *sqsq.Queue
+	endpoints *Endpoints
+	log       *DeliveryLog
+}
+
+// checkEnv reads every variable the function needs and reports all that
+// are missing or malformed at once, before any AWS set-up.
+func checkEnv(getenv func(string) string, queues []string) (notify.Config, string, map[string]string, error) {
+	var errs []error
+	cfg, err := notify.ConfigFromEnv(getenv)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	table := strings.TrimSpace(getenv(EnvTable))
+	if table == "" {
+		errs = append(errs, fmt.Errorf("%s is not set: the DynamoDB table of endpoints and the delivery log", EnvTable))
+	}
+	urls, err := sqsq.URLsFromEnv(getenv, queues)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	if len(errs) > 0 {
+		return notify.Config{}, "", nil, errors.Join(errs...)
+	}
+	return cfg, table, urls, nil
+}
+
+func fromEnv(ctx context.Context, getenv func(string) string, queues []string) (deps, error) {
+	cfg, table, urls, err := checkEnv(getenv, queues)
+	if err != nil {
+		return deps{}, err
+	}
+	awsCfg, err := awsbackend.Config(ctx)
+	if err != nil {
+		return deps{}, err
+	}
+	st := dynamostore.New(dynamodb.NewFromConfig(awsCfg), table)
+	return deps{
+		cfg:       cfg,
+		queue:     sqsq.New(sqs.NewFromConfig(awsCfg), urls),
+		endpoints: NewEndpoints(st, &notify.Guard{Allow: cfg.Allow}),
+		log:       NewDeliveryLog(st),
+	}, nil
+}
+
+// FanOutFromEnv builds the fanout Lambda's handler: the notifications queue
+// (and its DLQ, for malformed messages) and the deliveries queue from
+// HOOKSTACK_QUEUE_URL_*, endpoints from HOOKSTACK_TABLE cached for
+// EndpointCacheTTL. Missing or malformed variables are all named in the
+// error.
+func FanOutFromEnv(ctx context.Context, getenv func(string) string, log *slog.Logger) (*notify.FanOutHandler, error) {
+	d, err := fromEnv(ctx, getenv, fanOutQueues)
+	if err != nil {
+		return nil, fmt.Errorf("fanout: %w", err)
+	}
+	return &notify.FanOutHandler{
+		Endpoints: notify.CachedEndpoints(d.endpoints, EndpointCacheTTL),
+		Queue:     d.queue,
+		Logger:    log,
+	}, nil
+}
+
+// DelivererFromEnv builds the deliverer Lambda's handler: the deliveries
+// queue and its DLQ from HOOKSTACK_QUEUE_URL_*, endpoints (cached for
+// EndpointCacheTTL) and the delivery log from HOOKSTACK_TABLE, and
+// notify.ConfigFromEnv (HOOKSTACK_RETRY_SCHEDULE, HOOKSTACK_DELIVERY_TIMEOUT,
+// HOOKSTACK_OUTBOUND_ALLOW_CIDRS) for the SSRF-guarded client.
+func DelivererFromEnv(ctx context.Context, getenv func(string) string, log *slog.Logger) (*notify.DeliverHandler, error) {
+	d, err := fromEnv(ctx, getenv, delivererQueues)
+	if err != nil {
+		return nil, fmt.Errorf("deliverer: %w", err)
+	}
+	return &notify.DeliverHandler{
+		Deliverer: &notify.Deliverer{
+			Client:   notify.NewClient(&notify.Guard{Allow: d.cfg.Allow}, nil),
+			Schedule: d.cfg.Schedule,
+			Timeout:  d.cfg.Timeout,
+		},
+		Endpoints: notify.CachedEndpoints(d.endpoints, EndpointCacheTTL),
+		Disabler:  d.endpoints,
+		Log:       d.log,
+		Queue:     d.queue,
+		Logger:    log,
+	}, nil
+}
