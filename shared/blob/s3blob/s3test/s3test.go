@@ -5,16 +5,12 @@ package s3test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"net/http/httptest"
-	"os"
 	"testing"
 
+	"github.com/hookstack/hookstack/shared/emulator"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
@@ -24,22 +20,15 @@ import (
 
 // Environment variables set by .ci/with-emulators.
 const (
-	EnvEndpoint = "HOOKSTACK_TEST_S3_ENDPOINT"
-	EnvRequire  = "HOOKSTACK_REQUIRE_EMULATORS"
+	EnvEndpoint = emulator.EnvS3
+	EnvRequire  = emulator.EnvRequire
 )
 
 // Endpoint returns the emulator's S3 endpoint, or skips (fails when
 // emulators are required) the test.
 func Endpoint(t testing.TB) string {
 	t.Helper()
-	ep := os.Getenv(EnvEndpoint)
-	if ep == "" {
-		if os.Getenv(EnvRequire) == "1" {
-			t.Fatalf("%s is not set but %s=1", EnvEndpoint, EnvRequire)
-		}
-		t.Skipf("%s not set; run under .ci/with-emulators", EnvEndpoint)
-	}
-	return ep
+	return emulator.Endpoint(t, EnvEndpoint)
 }
 
 // InProcess starts gofakes3 on an httptest server for the test's lifetime
@@ -54,11 +43,7 @@ func InProcess(t testing.TB) string {
 // ClientFor builds a path-style S3 client for endpoint with dummy
 // credentials, on the SDK's buildable HTTP client (honours AWS_CA_BUNDLE).
 func ClientFor(ctx context.Context, endpoint string) (*s3.Client, error) {
-	cfg, err := config.LoadDefaultConfig(ctx,
-		config.WithRegion("us-east-1"),
-		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("test", "test", "")),
-		config.WithHTTPClient(awshttp.NewBuildableClient()),
-	)
+	cfg, err := emulator.Config(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -77,9 +62,7 @@ func Bucket(t testing.TB, endpoint string) (*s3.Client, string) {
 	if err != nil {
 		t.Fatalf("s3 client: %v", err)
 	}
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	bucket := "hookstack-test-" + hex.EncodeToString(b[:])
+	bucket := emulator.Name("hookstack-test-", 6)
 	if err := s3blob.EnsureBucket(t.Context(), client, bucket); err != nil {
 		t.Fatalf("%v", err)
 	}

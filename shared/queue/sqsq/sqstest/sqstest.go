@@ -5,16 +5,12 @@ package sqstest
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"os"
 	"testing"
 	"time"
 
+	"github.com/hookstack/hookstack/shared/emulator"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/hookstack/hookstack/shared/queue/sqsq"
@@ -22,32 +18,21 @@ import (
 
 // Environment variables set by .ci/with-emulators.
 const (
-	EnvEndpoint = "HOOKSTACK_TEST_SQS_ENDPOINT"
-	EnvRequire  = "HOOKSTACK_REQUIRE_EMULATORS"
+	EnvEndpoint = emulator.EnvSQS
+	EnvRequire  = emulator.EnvRequire
 )
 
 // Endpoint returns the emulator's endpoint, or skips (fails when emulators
 // are required) the test.
 func Endpoint(t testing.TB) string {
 	t.Helper()
-	ep := os.Getenv(EnvEndpoint)
-	if ep == "" {
-		if os.Getenv(EnvRequire) == "1" {
-			t.Fatalf("%s is not set but %s=1", EnvEndpoint, EnvRequire)
-		}
-		t.Skipf("%s not set; run under .ci/with-emulators", EnvEndpoint)
-	}
-	return ep
+	return emulator.Endpoint(t, EnvEndpoint)
 }
 
 // ClientFor builds an SQS client for endpoint with dummy credentials. It
 // uses the SDK's buildable HTTP client, which honours AWS_CA_BUNDLE.
 func ClientFor(ctx context.Context, endpoint string) (*sqs.Client, error) {
-	cfg, err := config.LoadDefaultConfig(ctx,
-		config.WithRegion("us-east-1"),
-		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("test", "test", "")),
-		config.WithHTTPClient(awshttp.NewBuildableClient()),
-	)
+	cfg, err := emulator.Config(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -67,9 +52,7 @@ func Client(t testing.TB) *sqs.Client {
 // Prefix returns a fresh queue-name prefix ("t1a2b3c4d5e-"), so tests
 // sharing one emulator never share a queue.
 func Prefix() string {
-	var b [5]byte
-	_, _ = rand.Read(b[:])
-	return "t" + hex.EncodeToString(b[:]) + "-"
+	return emulator.Name("t", 5) + "-"
 }
 
 // Queues provisions names (each with its DLQ and a redrive policy after

@@ -5,16 +5,12 @@ package dynamotest
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"os"
 	"testing"
 	"time"
 
+	"github.com/hookstack/hookstack/shared/emulator"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/hookstack/hookstack/shared/store/dynamostore"
@@ -22,22 +18,15 @@ import (
 
 // Environment variables set by .ci/with-emulators.
 const (
-	EnvEndpoint = "HOOKSTACK_TEST_DYNAMODB_ENDPOINT"
-	EnvRequire  = "HOOKSTACK_REQUIRE_EMULATORS"
+	EnvEndpoint = emulator.EnvDynamoDB
+	EnvRequire  = emulator.EnvRequire
 )
 
 // Endpoint returns the emulator's endpoint, or skips (fails when emulators
 // are required) the test or benchmark.
 func Endpoint(t testing.TB) string {
 	t.Helper()
-	ep := os.Getenv(EnvEndpoint)
-	if ep == "" {
-		if os.Getenv(EnvRequire) == "1" {
-			t.Fatalf("%s is not set but %s=1", EnvEndpoint, EnvRequire)
-		}
-		t.Skipf("%s not set; run under .ci/with-emulators", EnvEndpoint)
-	}
-	return ep
+	return emulator.Endpoint(t, EnvEndpoint)
 }
 
 // ClientFor builds a DynamoDB client for endpoint with dummy credentials:
@@ -45,11 +34,7 @@ func Endpoint(t testing.TB) string {
 // AWS_CA_BUNDLE; a plain *http.Client would make LoadDefaultConfig fail when
 // it is set) and BaseEndpoint.
 func ClientFor(ctx context.Context, endpoint string) (*dynamodb.Client, error) {
-	cfg, err := config.LoadDefaultConfig(ctx,
-		config.WithRegion("us-east-1"),
-		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("test", "test", "")),
-		config.WithHTTPClient(awshttp.NewBuildableClient()),
-	)
+	cfg, err := emulator.Config(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -69,9 +54,7 @@ func Client(t testing.TB) *dynamodb.Client {
 // TableName returns a fresh table name, so tests sharing one emulator never
 // share a table.
 func TableName() string {
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	return "hookstack-test-" + hex.EncodeToString(b[:])
+	return emulator.Name("hookstack-test-", 6)
 }
 
 // Table creates a fresh table with dynamostore.CreateTable, deletes it when
