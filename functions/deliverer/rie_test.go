@@ -14,7 +14,6 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -33,29 +32,6 @@ import (
 	"github.com/hookstack/hookstack/shared/store/dynamostore"
 	"github.com/hookstack/hookstack/shared/store/dynamostore/dynamotest"
 )
-
-// start runs the built bootstrap of function name under the emulator.
-func start(t *testing.T, name string, env []string) *rie.Function {
-	t.Helper()
-	bin, emu := os.Getenv("HOOKSTACK_LAMBDA_BIN"), os.Getenv("HOOKSTACK_RIE")
-	if bin == "" || emu == "" {
-		if os.Getenv("HOOKSTACK_REQUIRE_EMULATORS") == "1" {
-			t.Fatal("HOOKSTACK_LAMBDA_BIN and HOOKSTACK_RIE must be set (make test sets them)")
-		}
-		t.Skip("HOOKSTACK_LAMBDA_BIN/HOOKSTACK_RIE not set: run `make test`")
-	}
-	f, err := rie.Start(t.Context(), rie.Options{Emulator: emu, Bootstrap: filepath.Join(bin, name, "bootstrap"), Env: env})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		f.Stop()
-		if t.Failed() {
-			t.Logf("%s: emulator and function logs:\n%s", name, f.Logs())
-		}
-	})
-	return f
-}
 
 // receipt is one request a sink received.
 type receipt struct {
@@ -141,7 +117,7 @@ func newPipeline(t *testing.T) *pipeline {
 	for name, url := range urls {
 		env = append(env, sqsq.EnvVar(name)+"="+url)
 	}
-	fan, del := start(t, "fanout", env), start(t, "deliverer", env)
+	fan, del := rie.StartBuilt(t, "fanout", env), rie.StartBuilt(t, "deliverer", env)
 
 	p := &pipeline{
 		q:         q,

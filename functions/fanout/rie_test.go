@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -26,28 +25,6 @@ import (
 	"github.com/hookstack/hookstack/shared/store/dynamostore"
 	"github.com/hookstack/hookstack/shared/store/dynamostore/dynamotest"
 )
-
-func start(t *testing.T, env []string) *rie.Function {
-	t.Helper()
-	bin, emu := os.Getenv("HOOKSTACK_LAMBDA_BIN"), os.Getenv("HOOKSTACK_RIE")
-	if bin == "" || emu == "" {
-		if os.Getenv("HOOKSTACK_REQUIRE_EMULATORS") == "1" {
-			t.Fatal("HOOKSTACK_LAMBDA_BIN and HOOKSTACK_RIE must be set (make test sets them)")
-		}
-		t.Skip("HOOKSTACK_LAMBDA_BIN/HOOKSTACK_RIE not set: run `make test`")
-	}
-	f, err := rie.Start(t.Context(), rie.Options{Emulator: emu, Bootstrap: filepath.Join(bin, "fanout", "bootstrap"), Env: env})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		f.Stop()
-		if t.Failed() {
-			t.Logf("emulator and function logs:\n%s", f.Logs())
-		}
-	})
-	return f
-}
 
 // The stack gives the fan-out exactly these queues (no deliveries DLQ).
 var fanoutQueues = []string{envelope.QueueNotifications, queue.DLQ(envelope.QueueNotifications), envelope.QueueDeliveries}
@@ -90,7 +67,7 @@ func TestFanOutUnderRIE(t *testing.T) {
 	for _, name := range fanoutQueues {
 		env = append(env, sqsq.EnvVar(name)+"="+urls[name])
 	}
-	f := start(t, env)
+	f := rie.StartBuilt(t, "fanout", env)
 	r := &runner.Runner{Queue: q, OnResult: func(res runner.Result) {
 		if res.Err != nil {
 			t.Errorf("message %s left on %s: %v", res.Message.ID, res.Queue, res.Err)
@@ -161,7 +138,7 @@ func TestFanOutUnderRIE(t *testing.T) {
 // Without its configuration the bootstrap fails at start-up, saying what
 // is missing; the invocation is a function error.
 func TestFanOutStartupFailure(t *testing.T) {
-	f := start(t, []string{"AWS_REGION=us-east-1"})
+	f := rie.StartBuilt(t, "fanout", []string{"AWS_REGION=us-east-1"})
 	_, err := f.Invoke(t.Context(), []byte(`{"Records":[]}`))
 	var fe *rie.FunctionError
 	if err == nil {

@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -113,13 +112,6 @@ type Case struct {
 // reason, the good one is applied; redelivered, the transient one succeeds.
 func RunBootstrap(t *testing.T, name string, c Case) {
 	t.Helper()
-	bin, emu := os.Getenv("HOOKSTACK_LAMBDA_BIN"), os.Getenv("HOOKSTACK_RIE")
-	if bin == "" || emu == "" {
-		if os.Getenv("HOOKSTACK_REQUIRE_EMULATORS") == "1" {
-			t.Fatal("HOOKSTACK_LAMBDA_BIN and HOOKSTACK_RIE must be set (make test sets them)")
-		}
-		t.Skip("HOOKSTACK_LAMBDA_BIN/HOOKSTACK_RIE not set: run `make test`")
-	}
 	sqsEndpoint := sqstest.Endpoint(t)
 	ddbEndpoint := dynamotest.Endpoint(t)
 	q, _, urls := sqstest.Queues(t, []string{name, envelope.QueueNotifications}, 5)
@@ -139,13 +131,7 @@ func RunBootstrap(t *testing.T, name string, c Case) {
 		env = append(env, sqsq.EnvVar(n)+"="+urls[n])
 	}
 	env = append(env, c.Env...)
-	f := startRIE(t, rie.Options{Emulator: emu, Bootstrap: filepath.Join(bin, name, "bootstrap"), Env: env})
-	t.Cleanup(func() {
-		f.Stop()
-		if t.Failed() {
-			t.Logf("emulator and function logs:\n%s", f.Logs())
-		}
-	})
+	f := rie.StartBuilt(t, name, env)
 
 	good, transient, bad := record(name, "m-good", Encode(t, c.Good)), record(name, "m-transient", Encode(t, c.Transient)), record(name, "m-bad", c.Bad)
 	failed := invoke(t, f, good, transient, bad)
@@ -192,16 +178,6 @@ func RunBootstrap(t *testing.T, name string, c Case) {
 	if logs := f.Logs(); !strings.Contains(logs, `"EventsDeadLettered":1`) || !strings.Contains(logs, `"EventsProcessed":1`) {
 		t.Fatalf("no EMF metrics in the function's log")
 	}
-}
-
-// startRIE starts the emulator (each on its own ports: see shared/rie).
-func startRIE(t *testing.T, o rie.Options) *rie.Function {
-	t.Helper()
-	f, err := rie.Start(t.Context(), o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return f
 }
 
 func record(name, id, body string) events.SQSMessage {
