@@ -20,6 +20,7 @@ import (
 // Environment variables set by .ci/with-emulators.
 const (
 	EnvSQS      = "HOOKSTACK_TEST_SQS_ENDPOINT"
+	EnvSQSMove  = "HOOKSTACK_TEST_SQS_MOVE_ENDPOINT" // an SQS emulator with StartMessageMoveTask
 	EnvS3       = "HOOKSTACK_TEST_S3_ENDPOINT"
 	EnvDynamoDB = "HOOKSTACK_TEST_DYNAMODB_ENDPOINT"
 	EnvRequire  = "HOOKSTACK_REQUIRE_EMULATORS"

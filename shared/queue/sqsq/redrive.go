@@ -100,8 +100,11 @@ func (q *Queue) moveTask(ctx context.Context, dlq, source, dlqURL, srcURL string
 		if err != nil {
 			return 0, mapErr("list message move tasks", dlq, err)
 		}
-		for _, task := range out.Results {
-			if aws.ToString(task.TaskHandle) != handle {
+		for i, task := range out.Results {
+			// SQS lists the most recent task first and gives a TaskHandle only
+			// while a task is RUNNING: a finished one is recognised as the
+			// newest task of this source queue.
+			if h := aws.ToString(task.TaskHandle); h != handle && (h != "" || i != 0) {
 				continue
 			}
 			switch aws.ToString(task.Status) {
