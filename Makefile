@@ -31,7 +31,8 @@ $(RIE):
 	GOBIN=$(TOOLS) go install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@$(RIE_VERSION)
 
 .PHONY: tools
-tools: deps $(RIE) ## install everything the tests need
+tools: deps $(RIE) ## install everything the tests need (Node tools, Go modules, the RIE, Debian chromium)
+	.ci/install-chromium
 
 .PHONY: build
 build: ## build every functions/* as bin/<name>/bootstrap (provided.al2023, arm64)
@@ -49,7 +50,7 @@ build-amd64: ## build every function for linux/amd64 into .cache/lambda-amd64/<n
 .PHONY: test
 test: tools build-amd64 ## install what is needed, start the emulators once, run every test
 	go vet ./...
-	$(CDK_ENV) HOOKSTACK_CDK_SYNTH_CHECK=1 \
+	$(CDK_ENV) HOOKSTACK_CDK_SYNTH_CHECK=1 HOOKSTACK_REQUIRE_BROWSER=1 \
 	  HOOKSTACK_LAMBDA_BIN=$(CACHE)/lambda-amd64 HOOKSTACK_RIE=$(RIE) \
 	  .ci/with-emulators go test -count=1 -parallel 8 -timeout 20m ./...
 

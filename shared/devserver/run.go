@@ -18,7 +18,10 @@ import (
 	"github.com/hookstack/hookstack/shared/envelope"
 	"github.com/hookstack/hookstack/shared/eventlog"
 	"github.com/hookstack/hookstack/shared/ingest"
+	"github.com/hookstack/hookstack/shared/notify"
+	"github.com/hookstack/hookstack/shared/notify/notifystore"
 	"github.com/hookstack/hookstack/shared/process"
+	"github.com/hookstack/hookstack/shared/queue"
 	"github.com/hookstack/hookstack/shared/queue/localq"
 	"github.com/hookstack/hookstack/shared/runner"
 	"github.com/hookstack/hookstack/shared/secrets"
@@ -71,7 +74,14 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 
-	q, err := localq.Open(filepath.Join(o.DataDir, "queues.db"), localq.Config{Queues: envelope.AllQueues, MaxReceive: MaxReceiveCount})
+	ncfg, err := notify.ConfigFromEnv(o.Getenv)
+	if err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
+	q, err := localq.Open(filepath.Join(o.DataDir, "queues.db"), localq.Config{
+		Queues: envelope.AllQueues, MaxReceive: MaxReceiveCount,
+		MaxReceiveFor: map[string]int{envelope.QueueDeliveries: DeliveryReceives(ncfg.Schedule)},
+	})
 	if err != nil {
 		return fmt.Errorf("open local queues (is another hookstack dev using %s?): %w", o.DataDir, err)
 	}
@@ -106,6 +116,22 @@ func Run(ctx context.Context, o Options) error {
 		}
 		sources = append(sources, runner.Source{Queue: name, Invoker: runner.InvokerFunc(p.Handle)})
 	}
+	// Outbound: loopback is allowed locally so local sinks work; link-local
+	// and metadata addresses stay blocked.
+	guard := &notify.Guard{Allow: ncfg.Allow, AllowLoopback: true}
+	endpoints := notifystore.NewEndpoints(st, guard)
+	deliveryLog := notifystore.NewDeliveryLog(st)
+	cachedEndpoints := notify.CachedEndpoints(endpoints, 2*time.Second)
+	fanout := &notify.FanOutHandler{Endpoints: cachedEndpoints, Queue: q, Logger: o.Log}
+	deliverer := &notify.DeliverHandler{
+		Deliverer: &notify.Deliverer{Client: notify.NewClient(guard, nil), Schedule: ncfg.Schedule, Timeout: ncfg.Timeout},
+		Endpoints: cachedEndpoints, Disabler: endpoints, Log: deliveryLog, Queue: q, Logger: o.Log,
+	}
+	sources = append(sources,
+		runner.Source{Queue: envelope.QueueNotifications, Invoker: runner.InvokerFunc(fanout.HandleSQS)},
+		runner.Source{Queue: envelope.QueueDeliveries, Invoker: runner.InvokerFunc(deliverer.HandleSQS)},
+	)
+	outbound := &Outbound{Endpoints: endpoints, Deliveries: deliveryLog, Queues: localDeadLetters{q}}
 
 	h, err := ingest.New(cfg, ingest.Deps{
 		Queue: observed, Blobs: blobs, Secrets: secretSource,
@@ -115,7 +141,7 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	srv := &http.Server{
-		Handler:           New(h, events, st, o.Log),
+		Handler:           New(h, events, st, o.Log).WithOutbound(outbound).WithLive(Live{Queue: observed, Secrets: secretSource, PublicURL: cfg.PublicURL, Done: ctx.Done()}),
 		ReadHeaderTimeout: ReadHeaderTimeout, ReadTimeout: ReadTimeout, WriteTimeout: WriteTimeout,
 		ErrorLog: slog.NewLogLogger(o.Log.Handler(), slog.LevelWarn),
 	}
@@ -125,6 +151,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 	base := "http://" + ln.Addr().String()
 	printTable(o.Out, base, providers, secretSource, generated, o.DataDir)
+	fmt.Fprintln(o.Out, "Outbound deliveries may reach loopback addresses (local sinks); link-local and metadata addresses stay blocked.")
 	if o.Ready != nil {
 		o.Ready(ln.Addr().String())
 	}
@@ -156,6 +183,17 @@ func Run(ctx context.Context, o Options) error {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
+}
+
+// localDeadLetters lists and redrives the embedded queue's DLQs.
+type localDeadLetters struct{ q *localq.Queue }
+
+func (d localDeadLetters) Peek(name string, limit int) ([]queue.Message, error) {
+	return d.q.List(context.Background(), name, limit)
+}
+
+func (d localDeadLetters) Redrive(ctx context.Context, dlq, source string) (int, error) {
+	return d.q.Redrive(ctx, dlq, source)
 }
 
 func printTable(w io.Writer, base string, providers []string, s secrets.Static, generated []string, dataDir string) {

@@ -28,6 +28,15 @@ type Server struct {
 	store  store.Store
 	log    *slog.Logger
 	mux    *http.ServeMux
+	live   *Live // set by WithLive (live.go)
+	// outbound is set by WithOutbound (outbound.go).
+	outbound *Outbound
+}
+
+// WithOutbound serves the outbound routes (endpoints, deliveries, DLQ) on o.
+func (s *Server) WithOutbound(o *Outbound) *Server {
+	s.outbound = o
+	return s
 }
 
 // New builds the server. The ingest handler must have been built with
@@ -35,6 +44,7 @@ type Server struct {
 func New(h *ingest.Handler, events *eventlog.Log, st store.Store, log *slog.Logger) *Server {
 	s := &Server{ingest: h, events: events, store: st, log: log, mux: http.NewServeMux()}
 	s.recordRoutes()
+	s.outboundRoutes()
 	s.mux.Handle("/webhooks/{provider}", h)
 	s.mux.HandleFunc("GET /api/events", s.listEvents)
 	s.mux.HandleFunc("GET /api/events/{id}", s.getEvent)
@@ -42,6 +52,7 @@ func New(h *ingest.Handler, events *eventlog.Log, st store.Store, log *slog.Logg
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no such API route: " + r.Method + " " + r.URL.Path})
 	})
 	s.mux.HandleFunc("GET /{$}", s.index)
+	s.liveRoutes()
 	return s
 }
 
