@@ -20,7 +20,11 @@ inspect and operate webhooks, locally and against a deployed stack.`,
 	root.AddCommand(newDevCmd(getenv))
 	root.AddCommand(newSendCmd(getenv))
 	root.AddCommand(newTriggerCmd(getenv))
+	root.AddCommand(newTailCmd(getenv))
+	root.AddCommand(newReplayCmd(getenv))
 	root.AddCommand(newURLsCmd(getenv))
 	root.AddCommand(newSecretsCmd(getenv))
+	root.AddCommand(newEndpointsCmd(getenv))
+	root.AddCommand(newDLQCmd(getenv))
 	return root
 }
