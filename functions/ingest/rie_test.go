@@ -7,9 +7,9 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"encoding/base64"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,6 +18,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/hookstack/hookstack/shared/apigw"
 	"github.com/hookstack/hookstack/shared/blob/s3blob/s3test"
 	"github.com/hookstack/hookstack/shared/envelope"
 	"github.com/hookstack/hookstack/shared/queue"
@@ -98,9 +99,18 @@ func loadSamples(t *testing.T) []sample {
 	return out
 }
 
+// gateway builds the events as API Gateway HTTP API (payload v2) does for
+// the stack's route.
+var gateway = func() *apigw.Gateway {
+	g, err := apigw.New(nil, "ANY /webhooks/{provider}")
+	if err != nil {
+		panic(err)
+	}
+	return g
+}()
+
 // apiGatewayEvent signs s as its provider would, now, and wraps it the way
-// API Gateway HTTP API (payload v2) delivers it: lower-cased header names,
-// non-JSON bodies base64-encoded.
+// API Gateway HTTP API (payload v2) delivers it (shared/apigw).
 func apiGatewayEvent(t *testing.T, s sample, secret string) []byte {
 	t.Helper()
 	h := s.header.Clone()
@@ -110,28 +120,12 @@ func apiGatewayEvent(t *testing.T, s sample, secret string) []byte {
 	if err := signer.Sign(r, secret, time.Now()); err != nil {
 		t.Fatalf("sign %s/%s: %v", s.provider, s.name, err)
 	}
-	headers := map[string]string{"host": domain, "x-forwarded-proto": "https"}
-	for k, v := range r.Header {
-		headers[strings.ToLower(k)] = strings.Join(v, ",")
-	}
-	rawQuery := ""
-	if _, q, ok := strings.Cut(r.URL, "?"); ok {
-		rawQuery = q
-	}
-	ev := events.APIGatewayV2HTTPRequest{
-		Version: "2.0", RouteKey: "ANY /webhooks/{provider}", RawPath: "/webhooks/" + s.provider,
-		RawQueryString: rawQuery, Headers: headers, PathParameters: map[string]string{"provider": s.provider},
-		RequestContext: events.APIGatewayV2HTTPRequestContext{
-			DomainName: domain, Stage: "$default", RequestID: "req-" + s.name,
-			HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{
-				Method: http.MethodPost, Path: "/webhooks/" + s.provider, Protocol: "HTTP/1.1", SourceIP: "198.51.100.7",
-			},
-		},
-	}
-	if strings.HasPrefix(strings.TrimSpace(string(r.Body)), "{") || strings.HasPrefix(strings.TrimSpace(string(r.Body)), "[") {
-		ev.Body = string(r.Body)
-	} else {
-		ev.Body, ev.IsBase64Encoded = base64.StdEncoding.EncodeToString(r.Body), true
+	req := httptest.NewRequest(http.MethodPost, r.URL, bytes.NewReader(r.Body))
+	req.Header = r.Header
+	req.RemoteAddr = "198.51.100.7:49152"
+	ev, err := gateway.Event(req)
+	if err != nil {
+		t.Fatalf("%s/%s: %v", s.provider, s.name, err)
 	}
 	raw, err := json.Marshal(ev)
 	if err != nil {
