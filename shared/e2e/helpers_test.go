@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -275,15 +274,4 @@ func depth(t *testing.T, client *sqs.Client, url string) int {
 		n += c
 	}
 	return n
-}
-
-// initReport is the INIT duration the emulator logged ("INIT
-// REPORT(durationMs: 14.005000)"), or "?".
-func initReport(logs string) string {
-	_, rest, ok := strings.Cut(logs, "INIT REPORT(durationMs: ")
-	if !ok {
-		return "?"
-	}
-	ms, _, _ := strings.Cut(rest, ")")
-	return ms + " ms"
 }

@@ -152,19 +152,22 @@ func (f *Function) Stop() {
 	}
 }
 
-// InitDuration reads the emulator's INIT REPORT line ("Init Duration: N ms").
+// InitDuration reads the function's INIT phase from the emulator's
+// "INIT REPORT(durationMs: N)" line. (Its per-invocation REPORT line also
+// says "Init Duration", but that figure is the emulator's own bookkeeping,
+// tens of microseconds.)
 func (f *Function) InitDuration() (time.Duration, error) {
 	for _, line := range strings.Split(f.Logs(), "\n") {
-		i := strings.Index(line, "Init Duration: ")
+		i := strings.Index(line, "INIT REPORT(durationMs: ")
 		if i < 0 {
 			continue
 		}
 		var ms float64
-		if _, err := fmt.Sscanf(line[i:], "Init Duration: %f ms", &ms); err == nil {
+		if _, err := fmt.Sscanf(line[i:], "INIT REPORT(durationMs: %f", &ms); err == nil {
 			return time.Duration(ms * float64(time.Millisecond)), nil
 		}
 	}
-	return 0, errors.New("rie: no INIT REPORT in the logs")
+	return 0, errors.New("rie: no INIT REPORT in the logs (invoke the function once first)")
 }
 
 func freeAddr() (string, error) {
