@@ -20,7 +20,6 @@ import (
 
 	"github.com/hookstack/hookstack/shared/devserver"
 	"github.com/hookstack/hookstack/shared/envelope"
-	"github.com/hookstack/hookstack/shared/notify"
 	"github.com/hookstack/hookstack/shared/queue"
 	"github.com/hookstack/hookstack/shared/queue/sqsq"
 	"github.com/hookstack/hookstack/shared/stack"
@@ -119,7 +118,7 @@ func (a sqsDeadLetters) list(ctx context.Context, dlqs []string, limit int) ([]d
 			msgs, err := dlqPeek(ctx, a.q, name, limit)
 			now := time.Now()
 			for _, m := range msgs {
-				results[i] = append(results[i], deadMessageOf(name, m, now))
+				results[i] = append(results[i], devserver.DescribeDead(name, m, now))
 			}
 			errs[i] = err
 		})
@@ -179,49 +178,6 @@ func dlqPeek(ctx context.Context, q *sqsq.Queue, name string, limit int) (msgs [
 	}
 	slices.SortStableFunc(msgs, func(a, b queue.Message) int { return b.SentAt.Compare(a.SentAt) }) // newest first
 	return msgs, nil
-}
-
-// deadMessageOf describes a message of dlq as GET /api/dlq does.
-func deadMessageOf(dlq string, m queue.Message, now time.Time) devserver.DeadMessage {
-	d := devserver.DeadMessage{
-		Queue: dlq, Source: dlqSource(dlq), MessageID: m.ID, Reason: m.Attributes[queue.AttrReason],
-		EventType: m.Attributes[notify.AttrEventType], EventID: m.Attributes[notify.AttrEventID],
-		EndpointID: m.Attributes[notify.AttrEndpointID], SentAt: m.SentAt, Body: string(m.Body),
-	}
-	if !m.SentAt.IsZero() {
-		d.AgeSeconds = int64(now.Sub(m.SentAt).Seconds())
-	}
-	if d.Reason == "" {
-		d.Reason = "exceeded maxReceiveCount (failed on every receive)"
-	}
-	if d.EventType != "" && d.EventID != "" {
-		return d
-	}
-	if e, err := envelope.Decode(m.Body); err == nil {
-		d.EventType, d.EventID = e.Provider+"."+e.Type, e.EventID
-		return d
-	}
-	var b struct {
-		ID         string `json:"id"`
-		Type       string `json:"type"`
-		EndpointID string `json:"endpoint_id"`
-		Event      *struct {
-			ID   string `json:"id"`
-			Type string `json:"type"`
-		} `json:"event"`
-	}
-	if json.Unmarshal(m.Body, &b) != nil {
-		return d
-	}
-	if b.Event != nil { // a delivery
-		d.EventType, d.EventID = b.Event.Type, b.Event.ID
-		if d.EndpointID == "" {
-			d.EndpointID = b.EndpointID
-		}
-		return d
-	}
-	d.EventType, d.EventID = b.Type, b.ID // a notification
-	return d
 }
 
 // openDeadLetters connects to the target's DLQs. For a stack it keeps the

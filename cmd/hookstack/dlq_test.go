@@ -180,7 +180,7 @@ func TestDeadMessageOf(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got := deadMessageOf(tc.dlq, tc.m, now)
+			got := devserver.DescribeDead(tc.dlq, tc.m, now)
 			tc.want.SentAt, tc.want.Body = tc.m.SentAt, string(tc.m.Body)
 			if got != tc.want {
 				t.Fatalf("got  %+v\nwant %+v", got, tc.want)

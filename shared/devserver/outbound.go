@@ -229,33 +229,37 @@ func (s *Server) listDLQ(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		for _, m := range msgs {
-			d := DeadMessage{
-				Queue: name, Source: strings.TrimSuffix(name, envelope.DLQSuffix), MessageID: m.ID,
-				Reason: m.Attributes[queue.AttrReason], SentAt: m.SentAt, AgeSeconds: int64(now.Sub(m.SentAt).Seconds()),
-				EventType: m.Attributes[notify.AttrEventType], EventID: m.Attributes[notify.AttrEventID],
-				EndpointID: m.Attributes[notify.AttrEndpointID], Body: string(m.Body),
-			}
-			describeDead(&d, m.Body)
+			d := DescribeDead(name, m, now)
 			out = append(out, d)
 		}
 	}
 	writeJSON(w, http.StatusOK, out)
 }
 
-// describeDead fills the event a dead message concerns from its body when
-// its attributes do not say (envelopes, notifications, deliveries).
-func describeDead(d *DeadMessage, body []byte) {
+// DescribeDead describes a message of a dead-letter queue: its reason, and
+// the event (and endpoint) it concerns, from its attributes or, when they do
+// not say, its body (an envelope, a notification or a delivery).
+func DescribeDead(dlq string, m queue.Message, now time.Time) DeadMessage {
+	d := DeadMessage{
+		Queue: dlq, Source: strings.TrimSuffix(dlq, envelope.DLQSuffix), MessageID: m.ID,
+		Reason: m.Attributes[queue.AttrReason], SentAt: m.SentAt,
+		EventType: m.Attributes[notify.AttrEventType], EventID: m.Attributes[notify.AttrEventID],
+		EndpointID: m.Attributes[notify.AttrEndpointID], Body: string(m.Body),
+	}
+	if !m.SentAt.IsZero() {
+		d.AgeSeconds = int64(now.Sub(m.SentAt).Seconds())
+	}
 	if d.Reason == "" {
 		d.Reason = "exceeded maxReceiveCount (failed on every receive)"
 	}
 	if d.EventType != "" && d.EventID != "" {
-		return
+		return d
 	}
-	if e, err := envelope.Decode(body); err == nil {
+	if e, err := envelope.Decode(m.Body); err == nil {
 		d.EventType, d.EventID = e.Provider+"."+e.Type, e.EventID
-		return
+		return d
 	}
-	var m struct {
+	var b struct {
 		ID         string `json:"id"`
 		Type       string `json:"type"`
 		EndpointID string `json:"endpoint_id"`
@@ -264,14 +268,18 @@ func describeDead(d *DeadMessage, body []byte) {
 			Type string `json:"type"`
 		} `json:"event"`
 	}
-	if json.Unmarshal(body, &m) != nil {
-		return
+	if json.Unmarshal(m.Body, &b) != nil {
+		return d
 	}
-	if m.Event != nil {
-		d.EventType, d.EventID, d.EndpointID = m.Event.Type, m.Event.ID, m.EndpointID
-		return
+	if b.Event != nil { // a delivery
+		d.EventType, d.EventID = b.Event.Type, b.Event.ID
+		if d.EndpointID == "" {
+			d.EndpointID = b.EndpointID
+		}
+		return d
 	}
-	d.EventType, d.EventID = m.Type, m.ID
+	d.EventType, d.EventID = b.Type, b.ID // a notification
+	return d
 }
 
 func (s *Server) redriveDLQ(w http.ResponseWriter, r *http.Request) {
