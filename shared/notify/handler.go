@@ -14,6 +14,7 @@ import (
 
 	"github.com/hookstack/hookstack/shared/domain"
 	"github.com/hookstack/hookstack/shared/envelope"
+	"github.com/hookstack/hookstack/shared/metrics"
 	"github.com/hookstack/hookstack/shared/queue"
 )
 
@@ -262,7 +263,9 @@ func (h *DeliverHandler) Handle(ctx context.Context, m queue.Message) error {
 			// Sent already: a second send is worse than a missing record.
 			log.ErrorContext(ctx, "delivered but not recorded", "error", err)
 		}
-		log.InfoContext(ctx, "delivered", "status", res.StatusCode, "duration_ms", rec.DurationMS)
+		log.LogAttrs(ctx, slog.LevelInfo, "delivered", append([]slog.Attr{
+			slog.Int("status", res.StatusCode), slog.Int64("duration_ms", rec.DurationMS)},
+			deliveryMetrics(1, 0, res.Duration)...)...)
 		return nil
 
 	case Retry:
@@ -279,7 +282,9 @@ func (h *DeliverHandler) Handle(ctx context.Context, m queue.Message) error {
 			// timeout instead: sooner than planned, never lost.
 			log.WarnContext(ctx, "retry delay not set", "error", err)
 		}
-		log.InfoContext(ctx, "retry scheduled", "reason", res.Reason, "delay", delay.String())
+		log.LogAttrs(ctx, slog.LevelInfo, "retry scheduled", append([]slog.Attr{
+			slog.String("reason", res.Reason), slog.String("delay", delay.String())},
+			deliveryMetrics(0, 1, res.Duration)...)...)
 		return ErrRetryScheduled
 
 	case Disable:
@@ -296,7 +301,8 @@ func (h *DeliverHandler) Handle(ctx context.Context, m queue.Message) error {
 		if err := h.Log.Record(ctx, rec); err != nil {
 			log.ErrorContext(ctx, "attempt not recorded", "error", err)
 		}
-		log.WarnContext(ctx, "endpoint disabled", "reason", reason)
+		log.LogAttrs(ctx, slog.LevelWarn, "endpoint disabled", append([]slog.Attr{slog.String("reason", reason)},
+			deliveryMetrics(0, 1, res.Duration)...)...)
 		return nil
 
 	default: // Permanent
@@ -312,9 +318,20 @@ func (h *DeliverHandler) Handle(ctx context.Context, m queue.Message) error {
 			AttrDeliveryID:   d.ID,
 			AttrAttempts:     strconv.Itoa(d.Attempt),
 		}
-		log.WarnContext(ctx, "delivery failed", "reason", res.Reason)
+		log.LogAttrs(ctx, slog.LevelWarn, "delivery failed", append([]slog.Attr{slog.String("reason", res.Reason)},
+			deliveryMetrics(0, 1, res.Duration)...)...)
 		return deadLetter(ctx, h.Queue, h.queueName(), m, attrs)
 	}
+}
+
+// deliveryMetrics are the attempt's CloudWatch EMF fields (namespace
+// Hookstack, no dimensions: the dashboard reads them so).
+func deliveryMetrics(succeeded, failed float64, took time.Duration) []slog.Attr {
+	return metrics.EMF("Hookstack", [][]string{{}}, nil,
+		metrics.Count("DeliveriesSucceeded", succeeded),
+		metrics.Count("DeliveriesFailed", failed),
+		metrics.Milliseconds("DeliveryLatency", float64(took.Microseconds())/1000),
+	)
 }
 
 // drop records a delivery that is not attempted and finishes it.

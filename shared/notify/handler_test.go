@@ -1,10 +1,12 @@
 package notify
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
@@ -533,5 +535,52 @@ func TestDeliverHandlerDuplicateInOneBatchSentOnce(t *testing.T) {
 		if e.hits != 1 {
 			t.Fatalf("run %d: endpoint hit %d times, want 1", i, e.hits)
 		}
+	}
+}
+
+// Every attempt's log line carries the CloudWatch EMF metrics the dashboard
+// reads: DeliveriesSucceeded / DeliveriesFailed / DeliveryLatency, no dimensions.
+func TestDeliverHandlerEmitsEMFMetrics(t *testing.T) {
+	e := newDeliverEnv(t, DefaultSchedule())
+	var buf bytes.Buffer
+	e.h.Logger = slog.New(slog.NewJSONHandler(&buf, nil))
+	e.reply = func(n int, w http.ResponseWriter) {
+		if n == 1 {
+			w.WriteHeader(503)
+		}
+	}
+	ev := event(t, "payment.succeeded", samplePayment)
+	_ = e.h.Handle(context.Background(), e.message(t, ev, 1))
+	_ = e.h.Handle(context.Background(), e.message(t, ev, 2))
+	var lines []map[string]any
+	for _, l := range bytes.Split(bytes.TrimSpace(buf.Bytes()), []byte("\n")) {
+		var m map[string]any
+		if err := json.Unmarshal(l, &m); err != nil {
+			t.Fatalf("log line %s: %v", l, err)
+		}
+		lines = append(lines, m)
+	}
+	var failed, succeeded bool
+	for _, m := range lines {
+		aws, ok := m["_aws"].(map[string]any)
+		if !ok {
+			continue
+		}
+		d := aws["CloudWatchMetrics"].([]any)[0].(map[string]any)
+		if d["Namespace"] != "Hookstack" || fmt.Sprint(d["Dimensions"]) != "[[]]" {
+			t.Fatalf("directive %v", d)
+		}
+		if m["DeliveriesFailed"] == float64(1) && m["msg"] == "retry scheduled" {
+			failed = true
+		}
+		if m["DeliveriesSucceeded"] == float64(1) && m["msg"] == "delivered" {
+			if _, ok := m["DeliveryLatency"].(float64); !ok {
+				t.Fatalf("no latency in %v", m)
+			}
+			succeeded = true
+		}
+	}
+	if !failed || !succeeded {
+		t.Fatalf("metrics missing (failed %v, succeeded %v): %s", failed, succeeded, buf.String())
 	}
 }
