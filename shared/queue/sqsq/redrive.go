@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -125,16 +126,21 @@ func (q *Queue) moveTask(ctx context.Context, dlq, source, dlqURL, srcURL string
 
 // moveByHand drains dlq into source until a 1 s long poll finds it empty.
 // A message is deleted from the DLQ only after the send succeeded, so a
-// failure can duplicate a message, never lose one.
+// failure can duplicate a message, never lose one. Only messages that were
+// in the DLQ when the redrive started move: one that fails again at once and
+// comes back (with a newer sent time) is left for the next redrive instead
+// of cycling for ever while consumers run.
 func (q *Queue) moveByHand(ctx context.Context, dlq, source, dlqURL, srcURL string) (int, error) {
+	started := time.Now()
 	moved := 0
 	for {
 		out, err := q.client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
-			QueueUrl:              aws.String(dlqURL),
-			MaxNumberOfMessages:   10,
-			VisibilityTimeout:     60,
-			WaitTimeSeconds:       1,
-			MessageAttributeNames: []string{"All"},
+			QueueUrl:                    aws.String(dlqURL),
+			MaxNumberOfMessages:         10,
+			VisibilityTimeout:           60,
+			WaitTimeSeconds:             1,
+			MessageAttributeNames:       []string{"All"},
+			MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameSentTimestamp},
 		})
 		if err != nil {
 			return moved, mapErr("redrive receive", dlq, err)
@@ -142,7 +148,15 @@ func (q *Queue) moveByHand(ctx context.Context, dlq, source, dlqURL, srcURL stri
 		if len(out.Messages) == 0 {
 			return moved, nil
 		}
+		newer := 0
 		for _, m := range out.Messages {
+			if sentAfter(m, started) {
+				newer++
+				_, _ = q.client.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{
+					QueueUrl: aws.String(dlqURL), ReceiptHandle: m.ReceiptHandle, VisibilityTimeout: 0,
+				})
+				continue
+			}
 			_, err := q.client.SendMessage(ctx, &sqs.SendMessageInput{
 				QueueUrl:          aws.String(srcURL),
 				MessageBody:       m.Body,
@@ -160,5 +174,19 @@ func (q *Queue) moveByHand(ctx context.Context, dlq, source, dlqURL, srcURL stri
 			}
 			moved++
 		}
+		if newer == len(out.Messages) {
+			return moved, nil // only messages dead-lettered since the start are left
+		}
 	}
+}
+
+// sentAfter reports whether m was sent to its queue after t (SentTimestamp,
+// epoch milliseconds; a message without it counts as older).
+func sentAfter(m types.Message, t time.Time) bool {
+	v, ok := m.Attributes[string(types.MessageSystemAttributeNameSentTimestamp)]
+	if !ok {
+		return false
+	}
+	ms, err := strconv.ParseInt(v, 10, 64)
+	return err == nil && time.UnixMilli(ms).After(t)
 }
