@@ -115,7 +115,7 @@ func (a sqsDeadLetters) list(ctx context.Context, dlqs []string, limit int) ([]d
 	var wg sync.WaitGroup
 	for i, name := range dlqs {
 		wg.Go(func() {
-			msgs, err := dlqPeek(ctx, a.q, name, limit)
+			msgs, err := a.q.Peek(ctx, name, limit, dlqPeekHide)
 			now := time.Now()
 			for _, m := range msgs {
 				results[i] = append(results[i], devserver.DescribeDead(name, m, now))
@@ -140,44 +140,6 @@ func (a sqsDeadLetters) redrive(ctx context.Context, dlq string) (int, error) {
 		return n, fmt.Errorf("%w%s", err, awsHint(err, "sqs:StartMessageMoveTask, sqs:ListMessageMoveTasks, sqs:GetQueueAttributes on the DLQ and its queue (and sqs:ReceiveMessage, sqs:DeleteMessage on the DLQ, sqs:SendMessage on the queue)"))
 	}
 	return n, nil
-}
-
-// dlqPeek reads up to limit messages of a deployed DLQ without consuming
-// them: it receives them hidden for dlqPeekHide (so a second receive
-// returns others), then makes every one visible again.
-func dlqPeek(ctx context.Context, q *sqsq.Queue, name string, limit int) (msgs []queue.Message, err error) {
-	at := map[string]int{} // message id → index in msgs
-	defer func() {
-		// Visible again, also when the listing failed half-way; a stale
-		// receipt means the message is already visible or gone.
-		ctx := context.WithoutCancel(ctx)
-		for _, m := range msgs {
-			if e := q.ChangeVisibility(ctx, name, m.ReceiptHandle, 0); e != nil && !errors.Is(e, queue.ErrReceiptInvalid) && err == nil {
-				err = fmt.Errorf("make %s's message %s visible again (it shows up within %s anyway): %w", name, m.ID, dlqPeekHide, e)
-			}
-		}
-	}()
-	for len(msgs) < limit {
-		batch, err := q.Receive(ctx, name, min(10, limit-len(msgs)), dlqPeekHide, time.Second)
-		if err != nil {
-			return msgs, fmt.Errorf("list %s: %w", name, err)
-		}
-		fresh := 0
-		for _, m := range batch {
-			if i, ok := at[m.ID]; ok {
-				msgs[i].ReceiptHandle = m.ReceiptHandle // the newest receipt is the valid one
-				continue
-			}
-			at[m.ID] = len(msgs)
-			msgs = append(msgs, m)
-			fresh++
-		}
-		if fresh == 0 {
-			break
-		}
-	}
-	slices.SortStableFunc(msgs, func(a, b queue.Message) int { return b.SentAt.Compare(a.SentAt) }) // newest first
-	return msgs, nil
 }
 
 // openDeadLetters connects to the target's DLQs. For a stack it keeps the
