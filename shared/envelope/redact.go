@@ -63,7 +63,8 @@ var (
 	// form field token=...
 	formToken = regexp.MustCompile(`(^|&)(token=)[^&]*`)
 	// Salesforce <SessionId>...</SessionId>, any prefix
-	xmlSessionID = regexp.MustCompile(`(<(?:[A-Za-z_][\w.-]*:)?SessionId\b[^>]*>)[^<]*(</(?:[A-Za-z_][\w.-]*:)?SessionId\s*>)`)
+	// (whatever is between the tags: text, CDATA sections, comments)
+	xmlSessionID = regexp.MustCompile(`(?s)(<(?:[A-Za-z_][\w.-]*:)?SessionId\b[^>]*>).*?(</(?:[A-Za-z_][\w.-]*:)?SessionId\s*>)`)
 )
 
 // Redact returns copies of a request's headers and body fit to store or

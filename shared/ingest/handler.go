@@ -258,7 +258,16 @@ func (h *Handler) envelopes(r Request, now time.Time) ([]envelope.Envelope, stri
 		events = []envelope.Event{envelope.Unparseable(r.Provider, r.Header, r.Body, now)}
 	}
 	envs := make([]envelope.Envelope, 0, len(events))
+	invalid = truncate(invalid, maxReasonBytes)
 	for i, ev := range events {
+		// Values copied from the request are bounded, so an envelope always
+		// fits a queue message: an absurd id or type makes the event
+		// unparseable, kept header values are cut.
+		if invalid == "" && (len(ev.ID) > maxIDBytes || len(ev.Type) > maxTypeBytes) {
+			invalid = "event id or type too long"
+			ev.ID, ev.Type = envelope.BodyHash(r.Body), "unparseable"
+		}
+		ev.Headers = boundHeaders(ev.Headers)
 		e := envelope.Envelope{
 			V: envelope.Version, ID: h.newID(now), Provider: r.Provider,
 			EventID: ev.ID, Type: ev.Type, OccurredAt: ev.OccurredAt, ReceivedAt: now,
@@ -328,12 +337,43 @@ func (h *Handler) send(ctx context.Context, e *envelope.Envelope) error {
 		// Verified but unparseable: the provider would only resend the same
 		// bytes, so accept it and dead-letter it at once with the reason.
 		q = queue.DLQ(q)
-		m.Attributes = map[string]string{queue.AttrReason: "unparseable body: " + e.Invalid}
+		m.Attributes = map[string]string{queue.AttrReason: truncate("unparseable body: "+e.Invalid, maxReasonBytes)}
 	}
 	if _, err := h.queue.Send(ctx, q, m); err != nil {
 		return fmt.Errorf("send %s to %s: %w", e.ID, q, err)
 	}
 	return nil
+}
+
+// Bounds on what an envelope copies from a request.
+const (
+	maxIDBytes      = 512
+	maxTypeBytes    = 256
+	maxHeaderBytes  = 1024
+	maxReasonBytes  = 1024
+	truncatedSuffix = "…[truncated]"
+)
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return strings.ToValidUTF8(s[:n], "") + truncatedSuffix
+}
+
+func boundHeaders(h map[string]string) map[string]string {
+	var long []string
+	for k, v := range h {
+		if len(v) > maxHeaderBytes || len(k) > maxHeaderBytes {
+			long = append(long, k)
+		}
+	}
+	for _, k := range long {
+		v := h[k]
+		delete(h, k)
+		h[truncate(k, maxHeaderBytes)] = truncate(v, maxHeaderBytes)
+	}
+	return h
 }
 
 type acceptedBody struct {
