@@ -53,6 +53,7 @@ test: tools build-amd64 ## install what is needed, start the emulators once, run
 	$(CDK_ENV) HOOKSTACK_CDK_SYNTH_CHECK=1 HOOKSTACK_REQUIRE_BROWSER=1 \
 	  HOOKSTACK_LAMBDA_BIN=$(CACHE)/lambda-amd64 HOOKSTACK_RIE=$(RIE) \
 	  .ci/with-emulators go test -count=1 -parallel 8 -timeout 20m ./...
+	$(MAKE) --no-print-directory fuzz-smoke
 
 .PHONY: dev
 dev: deps ## run the whole pipeline locally (hookstack dev) on the embedded backend
