@@ -50,10 +50,10 @@ build-amd64: ## build every function for linux/amd64 into .cache/lambda-amd64/<n
 .PHONY: test
 test: tools build-amd64 ## install what is needed, start the emulators once, run every test
 	go vet ./...
+	$(MAKE) --no-print-directory fuzz-smoke
 	$(CDK_ENV) HOOKSTACK_CDK_SYNTH_CHECK=1 HOOKSTACK_REQUIRE_BROWSER=1 \
 	  HOOKSTACK_LAMBDA_BIN=$(CACHE)/lambda-amd64 HOOKSTACK_RIE=$(RIE) \
 	  .ci/with-emulators go test -count=1 -parallel 8 -timeout 20m ./...
-	$(MAKE) --no-print-directory fuzz-smoke
 
 .PHONY: dev
 dev: deps ## run the whole pipeline locally (hookstack dev) on the embedded backend

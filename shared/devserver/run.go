@@ -14,19 +14,16 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/hookstack/hookstack/shared/blob/fileblob"
 	"github.com/hookstack/hookstack/shared/envelope"
 	"github.com/hookstack/hookstack/shared/eventlog"
+	"github.com/hookstack/hookstack/shared/faults"
 	"github.com/hookstack/hookstack/shared/ingest"
 	"github.com/hookstack/hookstack/shared/notify"
 	"github.com/hookstack/hookstack/shared/notify/notifystore"
 	"github.com/hookstack/hookstack/shared/process"
-	"github.com/hookstack/hookstack/shared/queue"
-	"github.com/hookstack/hookstack/shared/queue/localq"
 	"github.com/hookstack/hookstack/shared/runner"
 	"github.com/hookstack/hookstack/shared/secrets"
 	"github.com/hookstack/hookstack/shared/signature"
-	"github.com/hookstack/hookstack/shared/store/localstore"
 )
 
 // Options configure `hookstack dev`.
@@ -38,13 +35,24 @@ type Options struct {
 	Log     *slog.Logger // structured logs
 	// Ready, when set, receives the bound address once listening.
 	Ready func(addr string)
+
+	// Backend is BackendLocal or BackendAWS; empty: HOOKSTACK_BACKEND,
+	// else local. See backend.go.
+	Backend string
+	// AWSPrefix starts the names of the queues, table and bucket the aws
+	// backend creates on emulators; empty: HOOKSTACK_AWS_PREFIX, else
+	// DefaultAWSPrefix.
+	AWSPrefix string
+	// Stack, for the aws backend, names a deployed stack whose queues,
+	// table and bucket to use (its outputs).
+	Stack string
 }
 
 // MaxReceiveCount is the local queues' redrive setting, as in the stack.
 const MaxReceiveCount = 5
 
-// Run starts the dev server on the embedded backend and serves until ctx
-// is done.
+// Run starts the dev server on the backend o picks (the embedded one by
+// default, or the AWS SDK adapters) and serves until ctx is done.
 func Run(ctx context.Context, o Options) error {
 	if o.Addr == "" {
 		o.Addr = "127.0.0.1:8080"
@@ -78,36 +86,41 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return fmt.Errorf("configuration: %w", err)
 	}
-	q, err := localq.Open(filepath.Join(o.DataDir, "queues.db"), localq.Config{
-		Queues: envelope.AllQueues, MaxReceive: MaxReceiveCount,
-		MaxReceiveFor: map[string]int{envelope.QueueDeliveries: DeliveryReceives(ncfg.Schedule)},
-	})
+	// The backend holds the queues, records and claim-check bodies; the
+	// pipeline below is the same for every backend.
+	b, err := openBackend(ctx, o, DeliveryReceives(ncfg.Schedule))
 	if err != nil {
-		return fmt.Errorf("open local queues (is another hookstack dev using %s?): %w", o.DataDir, err)
+		return err
 	}
-	defer q.Close()
+	defer b.Close()
+	q, st, blobs := b.queue, b.store, b.blobs
+
+	// Fault injection (HOOKSTACK_FAULTS_DEV, off when unset; see
+	// shared/faults): the pipeline — ingest's sends, the runner, the
+	// processors' store, fan-out and deliverer — uses the wrapped ports (pq,
+	// pst); the dev API, endpoints, delivery log and DLQ tooling the real ones.
+	inj, err := faults.FromEnvInjector(o.Getenv)
+	if err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
+	pq, pst := inj.Queue(q), inj.Store(st)
+	if inj != nil {
+		o.Log.Warn("fault injection on", "spec", inj.Spec().String())
+		defer func() { o.Log.Warn("faults injected", "stats", inj.Stats().String()) }()
+	}
 	events, err := eventlog.Open(filepath.Join(o.DataDir, "events.db"))
 	if err != nil {
 		return err
 	}
 	defer events.Close()
-	st, err := localstore.Open(filepath.Join(o.DataDir, "state.db"))
-	if err != nil {
-		return fmt.Errorf("open local store: %w", err)
-	}
-	defer st.Close()
-	blobs, err := fileblob.New(filepath.Join(o.DataDir, "blobs"))
-	if err != nil {
-		return err
-	}
 
 	tracker := statusTracker{events: events, log: o.Log, maxReceive: func(string) int { return MaxReceiveCount }}
-	observed := observedQueue{Queue: q, tracker: tracker}
+	observed := observedQueue{Queue: pq, tracker: tracker}
 	pcfg, err := process.ConfigFromEnv(o.Getenv)
 	if err != nil {
 		return fmt.Errorf("configuration: %w", err)
 	}
-	pdeps := process.Deps{Queue: observed, Store: st, Blobs: blobs, Logger: o.Log, Notifications: true}
+	pdeps := process.Deps{Queue: observed, Store: pst, Blobs: blobs, Logger: o.Log, Notifications: true}
 	var sources []runner.Source
 	for _, name := range process.Names {
 		p, err := process.New(name, pdeps, pcfg)
@@ -122,16 +135,16 @@ func Run(ctx context.Context, o Options) error {
 	endpoints := notifystore.NewEndpoints(st, guard)
 	deliveryLog := notifystore.NewDeliveryLog(st)
 	cachedEndpoints := notify.CachedEndpoints(endpoints, 2*time.Second)
-	fanout := &notify.FanOutHandler{Endpoints: cachedEndpoints, Queue: q, Logger: o.Log}
+	fanout := &notify.FanOutHandler{Endpoints: cachedEndpoints, Queue: pq, Logger: o.Log}
 	deliverer := &notify.DeliverHandler{
 		Deliverer: &notify.Deliverer{Client: notify.NewClient(guard, nil), Schedule: ncfg.Schedule, Timeout: ncfg.Timeout},
-		Endpoints: cachedEndpoints, Disabler: endpoints, Log: deliveryLog, Queue: q, Logger: o.Log,
+		Endpoints: cachedEndpoints, Disabler: endpoints, Log: deliveryLog, Queue: pq, Logger: o.Log,
 	}
 	sources = append(sources,
 		runner.Source{Queue: envelope.QueueNotifications, Invoker: runner.InvokerFunc(fanout.HandleSQS)},
 		runner.Source{Queue: envelope.QueueDeliveries, Invoker: runner.InvokerFunc(deliverer.HandleSQS)},
 	)
-	outbound := &Outbound{Endpoints: endpoints, Deliveries: deliveryLog, Queues: localDeadLetters{q}}
+	outbound := &Outbound{Endpoints: endpoints, Deliveries: deliveryLog, Queues: q}
 
 	h, err := ingest.New(cfg, ingest.Deps{
 		Queue: observed, Blobs: blobs, Secrets: secretSource,
@@ -151,6 +164,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 	base := "http://" + ln.Addr().String()
 	printTable(o.Out, base, providers, secretSource, generated, o.DataDir)
+	b.describe(o.Out)
 	fmt.Fprintln(o.Out, "Outbound deliveries may reach loopback addresses (local sinks); link-local and metadata addresses stay blocked.")
 	if o.Ready != nil {
 		o.Ready(ln.Addr().String())
@@ -162,7 +176,7 @@ func Run(ctx context.Context, o Options) error {
 	pipeDone := make(chan struct{})
 	go func() {
 		defer close(pipeDone)
-		r := &runner.Runner{Queue: q, Log: o.Log, OnResult: tracker.OnResult}
+		r := &runner.Runner{Queue: pq, Log: o.Log, OnResult: tracker.OnResult}
 		_ = r.Run(pipeCtx, sources...)
 	}()
 	// Stop in order: no new requests, then no new batches, then close the
@@ -183,17 +197,6 @@ func Run(ctx context.Context, o Options) error {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
-}
-
-// localDeadLetters lists and redrives the embedded queue's DLQs.
-type localDeadLetters struct{ q *localq.Queue }
-
-func (d localDeadLetters) Peek(name string, limit int) ([]queue.Message, error) {
-	return d.q.List(context.Background(), name, limit)
-}
-
-func (d localDeadLetters) Redrive(ctx context.Context, dlq, source string) (int, error) {
-	return d.q.Redrive(ctx, dlq, source)
 }
 
 func printTable(w io.Writer, base string, providers []string, s secrets.Static, generated []string, dataDir string) {
