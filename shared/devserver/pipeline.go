@@ -28,8 +28,8 @@ func (t statusTracker) OnResult(res runner.Result) {
 	if !isDomainQueue(res.Queue) {
 		return
 	}
-	id := envelopeID(res.Message.Body)
-	if id == "" {
+	base, ok := entryOf(res.Message.Body)
+	if !ok {
 		return
 	}
 	status, reason := eventlog.StatusProcessed, ""
@@ -42,7 +42,7 @@ func (t statusTracker) OnResult(res runner.Result) {
 			status, reason = eventlog.StatusDead, "failed "+strconv.Itoa(res.ReceiveCount)+" times (maxReceiveCount): "+reason
 		}
 	}
-	t.update(id, func(e *eventlog.Entry) {
+	t.update(base, func(e *eventlog.Entry) {
 		// A dead-lettered message is reported as handled by its consumer:
 		// keep the dead status that the DLQ send recorded.
 		if e.Status == eventlog.StatusDead && status == eventlog.StatusProcessed {
@@ -58,15 +58,16 @@ func (t statusTracker) deadLettered(queueName string, m queue.Outgoing) {
 	if !isDomainQueue(source) {
 		return
 	}
-	if id := envelopeID(m.Body); id != "" {
-		t.update(id, func(e *eventlog.Entry) {
+	if base, ok := entryOf(m.Body); ok {
+		t.update(base, func(e *eventlog.Entry) {
 			e.Status, e.Reason = eventlog.StatusDead, m.Attributes[queue.AttrReason]
 		})
 	}
 }
 
-func (t statusTracker) update(id string, fn func(*eventlog.Entry)) {
-	err := t.events.Update(id, func(e *eventlog.Entry) {
+func (t statusTracker) update(base eventlog.Entry, fn func(*eventlog.Entry)) {
+	id := base.ID
+	err := t.events.Upsert(base, func(e *eventlog.Entry) {
 		fn(e)
 		e.UpdatedAt = time.Now().UTC()
 	})
@@ -98,10 +99,19 @@ func isDomainQueue(name string) bool {
 	return false
 }
 
-func envelopeID(body []byte) string {
+// entryOf is the event log entry a queued envelope stands for.
+func entryOf(body []byte) (eventlog.Entry, bool) {
 	e, err := envelope.Decode(body)
 	if err != nil {
-		return ""
+		return eventlog.Entry{}, false
 	}
-	return e.ID
+	env := e
+	env.Body = nil
+	return eventlog.Entry{
+		Summary: eventlog.Summary{
+			ID: e.ID, Provider: e.Provider, EventID: e.EventID, Type: e.Type, Queue: e.Queue,
+			ReceivedAt: e.ReceivedAt, Status: eventlog.StatusQueued,
+		},
+		Body: string(e.Body), Envelope: &env,
+	}, true
 }

@@ -14,7 +14,10 @@ import (
 	"time"
 
 	"github.com/hookstack/hookstack/events"
+	"github.com/hookstack/hookstack/shared/envelope"
 	"github.com/hookstack/hookstack/shared/eventlog"
+	"github.com/hookstack/hookstack/shared/queue"
+	"github.com/hookstack/hookstack/shared/runner"
 	"github.com/hookstack/hookstack/shared/sample"
 	"github.com/hookstack/hookstack/shared/signature"
 )
@@ -253,5 +256,30 @@ func TestDevServerRunsTheProcessors(t *testing.T) {
 	var missing map[string]any
 	if code := getJSON(t, base+"/api/payments/pi_nope", &missing); code != 404 {
 		t.Fatalf("unknown payment = %d", code)
+	}
+}
+
+// A message the pipeline processes with no receipt of its own (its send
+// landed while ingest answered 503) still shows in the event log as itself.
+func TestStatusTrackerFillsEntriesWithoutReceipt(t *testing.T) {
+	events, err := eventlog.Open(filepath.Join(t.TempDir(), "events.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer events.Close()
+	tr := statusTracker{events: events, log: slog.New(slog.NewJSONHandler(io.Discard, nil)), maxReceive: func(string) int { return 5 }}
+	env := envelope.Envelope{V: envelope.Version, ID: "01JNORECEIPT", Provider: "stripe", EventID: "evt_orphan",
+		Type: "payment_intent.succeeded", Queue: "payments", ReceivedAt: time.Now().UTC(), Body: []byte(`{"id":"evt_orphan"}`)}
+	body, _ := envelope.Encode(env)
+	tr.OnResult(runner.Result{Queue: "payments", Message: queue.Message{ID: "m1", Body: body, ReceiveCount: 1}, OK: true, ReceiveCount: 1})
+	e, err := events.Get("01JNORECEIPT")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Provider != "stripe" || e.EventID != "evt_orphan" || e.Type != "payment_intent.succeeded" || e.Status != eventlog.StatusProcessed || e.Envelope == nil {
+		t.Fatalf("entry = %+v", e)
+	}
+	if byProvider, err := events.Get("evt_orphan"); err != nil || byProvider.ID != e.ID {
+		t.Fatalf("lookup by provider id = %+v, %v", byProvider, err)
 	}
 }

@@ -132,6 +132,15 @@ func (l *Log) Put(entries ...Entry) error {
 // Update applies fn to the entry with id, atomically. An entry not
 // recorded yet is started with just its id (Put fills in the rest).
 func (l *Log) Update(id string, fn func(*Entry)) error {
+	return l.Upsert(Entry{Summary: Summary{ID: id}}, fn)
+}
+
+// Upsert applies fn to the entry with base.ID, atomically, starting from
+// base when there is none yet (a message processed before, or without, the
+// record of its receipt: the pipeline can be faster than the observer, and
+// a send that landed while ingest answered 503 has no receipt of its own).
+func (l *Log) Upsert(base Entry, fn func(*Entry)) error {
+	id := base.ID
 	var updated Entry
 	err := l.db.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketEntries)
@@ -140,7 +149,12 @@ func (l *Log) Update(id string, fn func(*Entry)) error {
 				return err
 			}
 		} else {
-			updated.ID = id
+			updated = base
+			if updated.EventID != "" {
+				if err := tx.Bucket(bucketByEvent).Put(eventKey(updated.Provider, updated.EventID), []byte(id)); err != nil {
+					return err
+				}
+			}
 		}
 		fn(&updated)
 		out, err := json.Marshal(updated)
