@@ -2,12 +2,21 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/spf13/cobra"
+
+	"github.com/hookstack/hookstack/shared/process"
+	"github.com/hookstack/hookstack/shared/queue"
+	"github.com/hookstack/hookstack/shared/queue/sqsq"
+	"github.com/hookstack/hookstack/shared/stack"
+	"github.com/hookstack/hookstack/shared/store/dynamostore"
 )
 
 // replayResult is POST /api/events/{id}/replay's answer.
@@ -18,13 +27,18 @@ type replayResult struct {
 	Type      string `json:"type"`
 	Queue     string `json:"queue"`
 	MessageID string `json:"message_id"`
+	// ArchivedUntil is when the stack's archive drops the event (AWS only).
+	ArchivedUntil *time.Time `json:"archived_until,omitempty"`
 }
 
 func newReplayCmd(getenv func(string) string) *cobra.Command {
-	var f devFlags
+	var (
+		f  devFlags
+		mf mgmtFlags
+	)
 	cmd := &cobra.Command{
 		Use:   "replay <event-id>",
-		Short: "Send a received event through the pipeline again (local dev server only for now)",
+		Short: "Send a received event through the pipeline again (dev server, or a deployed stack's archive)",
 		Long: `replay sends the stored envelope of an accepted event back onto its queue, so the
 pipeline processes it again, and prints the new queue message id. <event-id> is our id
 (as the inspector and "hookstack tail --json" show it) or the provider's event id
@@ -32,10 +46,20 @@ pipeline processes it again, and prints the new queue message id. <event-id> is 
 nothing again; replay is for events that failed or went dead, or after a processor fix.
 Rejected requests and handshakes were never queued and cannot be replayed.
 
-Local dev server only for now: replaying from the AWS archive is not available yet.`,
+Where: --local (or --url) replays from a running dev server's event log (--url, else
+$HOOKSTACK_DEV_URL, else ` + defaultDevURL + `). --stack NAME (or --aws) replays from the
+deployed stack's archive: the processors keep every envelope they handled successfully
+in the stack's table for HOOKSTACK_ARCHIVE_TTL (default 7 days); replay reads it
+(dynamodb:GetItem) and sends it to its queue (sqs:SendMessage). If the same provider
+event id was archived for several providers, give it as provider:event-id. Events that
+went dead are not archived: redrive them with "hookstack dlq redrive". Without either
+flag: HOOKSTACK_BACKEND=aws means the stack (unless a dev server answers at
+` + defaultDevURL + `), anything else the dev server.`,
 		Example: `  hookstack replay evt_3RZx5a2eZvKYlo2C0sU3cC03
   hookstack replay 01JD8X5R6Q3N9W2YV7T4K1M0ZB --json
-  hookstack replay evt_1 --url http://127.0.0.1:9000`,
+  hookstack replay evt_1 --url http://127.0.0.1:9000
+  hookstack replay evt_3RZx5a2eZvKYlo2C0sU3cC03 --stack Hookstack
+  hookstack replay stripe:evt_3RZx5a2eZvKYlo2C0sU3cC03 --aws`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 1 || args[0] == "" {
 				return fmt.Errorf("replay takes one event id (see hookstack tail --since 1h, or the inspector), got %d arguments", len(args))
@@ -43,11 +67,80 @@ Local dev server only for now: replaying from the AWS archive is not available y
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			remote := mf.aws || cmd.Flags().Changed("stack")
+			local := mf.local || cmd.Flags().Changed("url")
+			switch {
+			case local && remote:
+				return errors.New("--local/--url replay from the dev server, --stack/--aws from the deployed stack: pass one of them")
+			case local, !remote && getenv("HOOKSTACK_BACKEND") == "":
+				return runReplay(cmd, getenv, f, args[0])
+			}
+			t, err := mf.target(cmd, getenv) // the endpoints and dlq commands' rule
+			if err != nil {
+				return err
+			}
+			if t.aws {
+				return runReplayAWS(cmd, t.stack, f.json, args[0])
+			}
 			return runReplay(cmd, getenv, f, args[0])
 		},
 	}
 	f.register(cmd)
+	cmd.Flags().BoolVar(&mf.local, "local", false, "replay from the dev server (the default unless HOOKSTACK_BACKEND=aws)")
+	cmd.Flags().BoolVar(&mf.aws, "aws", false, "replay from the deployed stack's archive (as HOOKSTACK_BACKEND=aws)")
+	cmd.Flags().StringVar(&mf.stack, "stack", "", "the deployed stack to replay from (default $HOOKSTACK_STACK, else "+stack.DefaultName+"); implies AWS")
 	return cmd
+}
+
+// runReplayAWS finds id in the stack's archive (our id, the provider's
+// event id, or provider:event-id) and sends the envelope as it was queued
+// to its queue again.
+func runReplayAWS(cmd *cobra.Command, name string, asJSON bool, id string) error {
+	ctx := cmd.Context()
+	out, cfg, err := loadStack(ctx, name)
+	if err != nil {
+		return err
+	}
+	if out.TableName == "" {
+		return fmt.Errorf("stack %s has no %s output: deploy it again with `make deploy`, or pass --stack for another stack", out.StackName, stack.KeyTableName)
+	}
+	a, err := process.FindArchived(ctx, dynamostore.New(dynamodb.NewFromConfig(cfg), out.TableName), id)
+	switch {
+	case errors.Is(err, process.ErrNotArchived):
+		return fmt.Errorf("%w in stack %s: the archive keeps the events the processors handled successfully, for %s (default %s); "+
+			"give our id or the provider's event id; an event that went dead is replayed with `hookstack dlq redrive --stack %s`",
+			err, out.StackName, process.EnvArchiveTTL, process.DefaultArchiveTTL, out.StackName)
+	case errors.Is(err, process.ErrAmbiguous):
+		return fmt.Errorf("%w (or provider:event-id, e.g. stripe:%s)", err, id)
+	case err != nil:
+		return fmt.Errorf("%w%s", err, awsHint(err, "dynamodb:GetItem on the stack's table "+out.TableName))
+	}
+	env := a.Envelope
+	qurl := out.Queues[env.Queue]
+	if env.Queue == "" || qurl == "" {
+		return fmt.Errorf("stack %s has no queue URL output for %q (%s%s): deploy it again with `make deploy`",
+			out.StackName, env.Queue, stack.KeyQueueUrl, stack.Title(env.Queue))
+	}
+	q := sqsq.New(sqs.NewFromConfig(cfg), map[string]string{env.Queue: qurl})
+	msgID, err := q.Send(ctx, env.Queue, queue.Outgoing{Body: a.Raw})
+	if err != nil {
+		return fmt.Errorf("send %s to %s: %w%s", env.ID, env.Queue, err, awsHint(err, "sqs:SendMessage on "+qurl))
+	}
+	res := replayResult{ID: env.ID, Provider: env.Provider, EventID: env.EventID, Type: env.Type, Queue: env.Queue, MessageID: msgID}
+	if !a.ExpiresAt.IsZero() {
+		until := a.ExpiresAt.UTC()
+		res.ArchivedUntil = &until
+	}
+	w := cmd.OutOrStdout()
+	if asJSON {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(res)
+	}
+	fmt.Fprintf(w, "replayed %s %s %s (id %s) onto %s of stack %s: message %s\n",
+		res.Provider, res.Type, res.EventID, res.ID, res.Queue, out.StackName, res.MessageID)
+	fmt.Fprintf(w, "follow it in the %s processor's CloudWatch logs (event_id %s)\n", res.Queue, res.EventID)
+	return nil
 }
 
 func runReplay(cmd *cobra.Command, getenv func(string) string, f devFlags, id string) error {

@@ -286,7 +286,7 @@ func TestCLITailReplayHelp(t *testing.T) {
 		want []string
 	}{
 		{[]string{"tail", "--help"}, []string{"Usage:", "Examples:", "--provider", "--type", "--since", "--json", "--url", "Local dev server only for now"}},
-		{[]string{"replay", "--help"}, []string{"Usage:", "Examples:", "replay <event-id>", "--json", "--url", "Local dev server only for now"}},
+		{[]string{"replay", "--help"}, []string{"Usage:", "Examples:", "replay <event-id>", "--json", "--url", "--stack", "--aws", "archive"}},
 		{[]string{"--help"}, []string{"tail", "replay"}},
 	}
 	for _, tt := range tests {

@@ -48,7 +48,8 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 // stack's environment, once at start-up: SQS for its queue, its DLQ and
 // the notifications queue (HOOKSTACK_QUEUE_URL_<NAME>, _<NAME>_DLQ,
 // _NOTIFICATIONS), DynamoDB on HOOKSTACK_TABLE, S3 claim-check bodies on
-// HOOKSTACK_CLAIM_BUCKET (optional), ConfigFromEnv, and the test-only
+// HOOKSTACK_CLAIM_BUCKET (optional), ConfigFromEnv, the replay archive's
+// HOOKSTACK_ARCHIVE_TTL (ArchiveTTLFromEnv), and the test-only
 // HOOKSTACK_FAULTS (see ParseFaults; unset in every deployed stack).
 func FromEnv(ctx context.Context, name string, getenv func(string) string, log *slog.Logger) (*Handler, error) {
 	cfg, err := ConfigFromEnv(getenv)
@@ -60,6 +61,10 @@ func FromEnv(ctx context.Context, name string, getenv func(string) string, log *
 		return nil, fmt.Errorf("%s is not set", EnvTable)
 	}
 	faults, err := ParseFaults(getenv(EnvFaults))
+	if err != nil {
+		return nil, err
+	}
+	archiveTTL, err := ArchiveTTLFromEnv(getenv)
 	if err != nil {
 		return nil, err
 	}
@@ -75,6 +80,8 @@ func FromEnv(ctx context.Context, name string, getenv func(string) string, log *
 		Queue:  sqsq.New(sqs.NewFromConfig(awsCfg), urls),
 		Store:  dynamostore.New(dynamodb.NewFromConfig(awsCfg), table),
 		Logger: log,
+		// The replay archive (HOOKSTACK_ARCHIVE_TTL, default 7 days).
+		ArchiveTTL: archiveTTL,
 	}
 	if b := awsbackend.Blobs(awsCfg, getenv); b != nil {
 		deps.Blobs = b

@@ -148,6 +148,7 @@ func (h *Handler) handleRecord(ctx context.Context, m *events.SQSMessage) (done 
 	switch {
 	case err == nil:
 		done, processed = true, 1
+		h.archive(ctx, m, o.env)
 	case IsPermanent(err):
 		dlqErr = h.deadLetter(ctx, m, err)
 		if dlqErr == nil {

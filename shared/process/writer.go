@@ -86,6 +86,9 @@ type Deps struct {
 	Notifications bool
 	// Now is the clock (notification times, durations); nil means time.Now.
 	Now func() time.Time
+	// ArchiveTTL > 0 keeps each successfully processed envelope that long
+	// for replay (see archive.go); 0 keeps none.
+	ArchiveTTL time.Duration
 }
 
 func (d Deps) logger() *slog.Logger {
