@@ -18,6 +18,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -115,7 +116,14 @@ func freePort(t *testing.T) int {
 // answers; it is stopped with SIGINT when the test ends.
 func startDev(t *testing.T, extraEnv ...string) *devServer {
 	t.Helper()
-	data := t.TempDir()
+	d, _ := startDevIn(t, t.TempDir(), extraEnv...)
+	return d
+}
+
+// startDevIn starts `hookstack dev` on the data folder data; stop ends it
+// with SIGINT (also done when the test ends).
+func startDevIn(t *testing.T, data string, extraEnv ...string) (*devServer, func()) {
+	t.Helper()
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
 		port := freePort(t)
@@ -134,15 +142,19 @@ func startDev(t *testing.T, extraEnv ...string) *devServer {
 			lastErr = fmt.Errorf("%w\n%s", lastErr, logs.String())
 			continue // most likely the port was taken meanwhile
 		}
-		t.Cleanup(func() {
-			_ = cmd.Process.Signal(syscall.SIGINT)
-			select {
-			case <-exited:
-			case <-time.After(15 * time.Second):
-				_ = cmd.Process.Kill()
-				t.Errorf("hookstack dev did not stop on SIGINT:\n%s", logs.String())
-			}
-		})
+		var once sync.Once
+		stop := func() {
+			once.Do(func() {
+				_ = cmd.Process.Signal(syscall.SIGINT)
+				select {
+				case <-exited:
+				case <-time.After(15 * time.Second):
+					_ = cmd.Process.Kill()
+					t.Errorf("hookstack dev did not stop on SIGINT:\n%s", logs.String())
+				}
+			})
+		}
+		t.Cleanup(stop)
 		raw, err := os.ReadFile(filepath.Join(data, "secrets.json"))
 		if err != nil {
 			t.Fatalf("the dev server wrote no secrets file: %v", err)
@@ -150,10 +162,10 @@ func startDev(t *testing.T, extraEnv ...string) *devServer {
 		if err := json.Unmarshal(raw, &d.secrets); err != nil {
 			t.Fatal(err)
 		}
-		return d
+		return d, stop
 	}
 	t.Fatalf("hookstack dev did not start: %v", lastErr)
-	return nil
+	return nil, nil
 }
 
 func waitReady(url string, exited <-chan error) error {
