@@ -26,28 +26,15 @@ func TestInventoryBootstrapUnderRIE(t *testing.T) {
 		Bad: processtest.Encode(t, bad), BadReason: "malformed inventory event",
 		Env: []string{"HOOKSTACK_LOW_STOCK=2"},
 		CheckGood: func(t *testing.T, s store.Store) {
-			it := get[inventory.Item](t, s, process.KindInventory, "49148385591586")
+			it := processtest.Get[inventory.Item](t, s, process.KindInventory, "49148385591586")
 			if it.Available != 3 || it.Level != inventory.LevelOK { // 3 > HOOKSTACK_LOW_STOCK=2
 				t.Fatalf("item = %+v", it)
 			}
 		},
 		CheckRetried: func(t *testing.T, s store.Store) {
-			if it := get[inventory.Item](t, s, process.KindInventory, "sku:HS-TEE-M"); it.Available != 40 {
+			if it := processtest.Get[inventory.Item](t, s, process.KindInventory, "sku:HS-TEE-M"); it.Available != 40 {
 				t.Fatalf("item = %+v", it)
 			}
 		},
 	})
-}
-
-func get[T any](t *testing.T, s store.Store, kind, key string) T {
-	t.Helper()
-	r, err := s.Get(t.Context(), kind, key)
-	if err != nil {
-		t.Fatalf("get %s %s: %v", kind, key, err)
-	}
-	var v T
-	if err := r.Decode(&v); err != nil {
-		t.Fatal(err)
-	}
-	return v
 }

@@ -25,28 +25,15 @@ func TestLeadsBootstrapUnderRIE(t *testing.T) {
 		FaultKind: process.KindLead, FaultKey: "sam.lee@example.com",
 		Bad: processtest.Encode(t, bad), BadReason: "malformed lead event",
 		CheckGood: func(t *testing.T, s store.Store) {
-			l := get[leads.Lead](t, s, process.KindLead, "ada.lovelace@example.com")
+			l := processtest.Get[leads.Lead](t, s, process.KindLead, "ada.lovelace@example.com")
 			if l.FirstName != "Ada" || l.Company != "Analytical Engines Ltd" {
 				t.Fatalf("lead = %+v", l)
 			}
 		},
 		CheckRetried: func(t *testing.T, s store.Store) {
-			if l := get[leads.Lead](t, s, process.KindLead, "sam.lee@example.com"); l.Email != "sam.lee@example.com" || l.Source == "" {
+			if l := processtest.Get[leads.Lead](t, s, process.KindLead, "sam.lee@example.com"); l.Email != "sam.lee@example.com" || l.Source == "" {
 				t.Fatalf("lead = %+v", l)
 			}
 		},
 	})
-}
-
-func get[T any](t *testing.T, s store.Store, kind, key string) T {
-	t.Helper()
-	r, err := s.Get(t.Context(), kind, key)
-	if err != nil {
-		t.Fatalf("get %s %s: %v", kind, key, err)
-	}
-	var v T
-	if err := r.Decode(&v); err != nil {
-		t.Fatal(err)
-	}
-	return v
 }

@@ -25,28 +25,15 @@ func TestPaymentsBootstrapUnderRIE(t *testing.T) {
 		FaultKind: process.KindPayment, FaultKey: "pi_3RZxA12eZvKYlo2C1c4NwTsv",
 		Bad: processtest.Encode(t, bad), BadReason: "malformed stripe event",
 		CheckGood: func(t *testing.T, s store.Store) {
-			p := get[payments.Payment](t, s, process.KindPayment, "pi_3RZx5a2eZvKYlo2C0m8kQpLd")
+			p := processtest.Get[payments.Payment](t, s, process.KindPayment, "pi_3RZx5a2eZvKYlo2C0m8kQpLd")
 			if p.Status != payments.StatusSucceeded || p.Amount != 2000 {
 				t.Fatalf("payment = %+v", p)
 			}
 		},
 		CheckRetried: func(t *testing.T, s store.Store) {
-			if p := get[payments.Payment](t, s, process.KindPayment, "pi_3RZxA12eZvKYlo2C1c4NwTsv"); p.Status != payments.StatusCanceled {
+			if p := processtest.Get[payments.Payment](t, s, process.KindPayment, "pi_3RZxA12eZvKYlo2C1c4NwTsv"); p.Status != payments.StatusCanceled {
 				t.Fatalf("payment = %+v", p)
 			}
 		},
 	})
-}
-
-func get[T any](t *testing.T, s store.Store, kind, key string) T {
-	t.Helper()
-	r, err := s.Get(t.Context(), kind, key)
-	if err != nil {
-		t.Fatalf("get %s %s: %v", kind, key, err)
-	}
-	var v T
-	if err := r.Decode(&v); err != nil {
-		t.Fatal(err)
-	}
-	return v
 }

@@ -30,28 +30,15 @@ func TestRelayBootstrapUnderRIE(t *testing.T) {
 		FaultKind: process.KindChat, FaultKey: "PJ0OTHERCHT",
 		Bad: processtest.Encode(t, bad), BadReason: "malformed relay event",
 		CheckGood: func(t *testing.T, s store.Store) {
-			c := get[relay.Chat](t, s, process.KindChat, "PJ0MRSHTDG")
+			c := processtest.Get[relay.Chat](t, s, process.KindChat, "PJ0MRSHTDG")
 			if c.Status != relay.StatusOpen || c.Customer.Email == "" {
 				t.Fatalf("chat = %+v", c)
 			}
 		},
 		CheckRetried: func(t *testing.T, s store.Store) {
-			if c := get[relay.Chat](t, s, process.KindChat, "PJ0OTHERCHT"); c.Status != relay.StatusClosed {
+			if c := processtest.Get[relay.Chat](t, s, process.KindChat, "PJ0OTHERCHT"); c.Status != relay.StatusClosed {
 				t.Fatalf("chat = %+v", c)
 			}
 		},
 	})
-}
-
-func get[T any](t *testing.T, s store.Store, kind, key string) T {
-	t.Helper()
-	r, err := s.Get(t.Context(), kind, key)
-	if err != nil {
-		t.Fatalf("get %s %s: %v", kind, key, err)
-	}
-	var v T
-	if err := r.Decode(&v); err != nil {
-		t.Fatal(err)
-	}
-	return v
 }

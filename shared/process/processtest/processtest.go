@@ -227,3 +227,17 @@ func receive(t *testing.T, q queue.Queue, name string, n int) []queue.Message {
 	}
 	return out
 }
+
+// Get reads the record (kind, key) and decodes it into a T.
+func Get[T any](t *testing.T, s store.Store, kind, key string) T {
+	t.Helper()
+	r, err := s.Get(t.Context(), kind, key)
+	if err != nil {
+		t.Fatalf("get %s %s: %v", kind, key, err)
+	}
+	var v T
+	if err := r.Decode(&v); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
