@@ -1,0 +1,168 @@
+package cost
+
+// Target is the issue's aim: all-in cost per million webhooks.
+const Target = 3.00
+
+// Latency estimates for calls that cannot be measured from here (no AWS
+// account): in-region round trips as typically seen from Lambda.
+const (
+	estSQSSendMS  = 10.0  // one SendMessage
+	estDynamoMS   = 5.0   // one GetItem, PutItem or UpdateItem
+	estEndpointMS = 100.0 // a subscriber's endpoint answering a delivery
+)
+
+// Measured figures (BENCHMARKS.md, 2026-11-29, this repository).
+const (
+	// BenchmarkIngestSDKStripe2KB: the whole ingest handler with the SDK's
+	// SendMessage against a stub transport, CPU per webhook.
+	measIngestCPUMS = 0.134
+	// Its log line with EMF metrics (log-bytes) and its queue message (sqs-bytes).
+	measIngestLogBytes = 597
+	measEnvelopeBytes  = 2663
+	// Warm invocation under the Runtime Interface Emulator (mostly the
+	// emulator's own overhead; used as the fixed part of an invocation).
+	measWarmIngestMS    = 1.04
+	measWarmProcessorMS = 1.0 // payments 0.93, inventory 1.16, leads 1.12, relay 1.00
+	measWarmFanOutMS    = 0.90
+	measWarmDelivererMS = 0.89
+)
+
+// item sizes (KB) and retention (months) of what the pipeline writes.
+const (
+	recordKB       = 2   // an entity record with one event in its outbox
+	noteKB         = 1   // each of a notification's two items
+	relayNoteKB    = 3   // a raw forward's notification items carry the ~2 KB body
+	archiveKB      = 2.7 // the archived envelope (≈ measEnvelopeBytes)
+	archiveAliasKB = 0.3 // provider event id → envelope id
+	markerKB       = 0.3 // a delivery's "delivered" marker
+	attemptKB      = 1   // an attempt record with its response snippet
+	archiveMonths  = 7.0 / 30
+	logTTLMonths   = 1 // notify.LogTTL, 30 days
+)
+
+func storeMS(calls float64) float64 { return calls * estDynamoMS }
+
+// stateful is a processor class that reads a record, writes it with its
+// outbox, sends the notification, appends it, clears the outbox and
+// archives the envelope.
+func stateful(name string, share, reads float64) Class {
+	return Class{
+		Name: name, Share: share,
+		// reads + Put + 2 notification items + ClearOutbox + 2 archive items.
+		ProcessorMS:     storeMS(reads+6) + estSQSSendMS,
+		ConsistentReads: reads,
+		Notifications:   1,
+		Writes: []Write{
+			{What: "record (conditional Put)", KB: recordKB, GSI: true},
+			{What: "notification item", KB: noteKB, GSI: true, RetainMonths: logTTLMonths},
+			{What: "notification type item", KB: noteKB, GSI: true, RetainMonths: logTTLMonths},
+			{What: "ClearOutbox (UpdateItem, larger image)", KB: recordKB, GSI: true},
+			{What: "archive envelope", KB: archiveKB, GSI: true, RetainMonths: archiveMonths},
+			{What: "archive alias", KB: archiveAliasKB, GSI: true, RetainMonths: archiveMonths},
+		},
+	}
+}
+
+// Typical is the typical mix of issue 7's load test: 40% payments, 25%
+// inventory, 20% leads, 15% relay, each event subscribed by one endpoint,
+// 2 KB bodies, queues busy enough that batches are full.
+func Typical() Inputs {
+	relay := Class{
+		Name: "relay", Share: 0.15,
+		ProcessorMS:   storeMS(4) + estSQSSendMS, // 2 notification items + 2 archive items
+		Notifications: 1,
+		Writes: []Write{
+			{What: "notification item", KB: relayNoteKB, GSI: true, RetainMonths: logTTLMonths},
+			{What: "notification type item", KB: relayNoteKB, GSI: true, RetainMonths: logTTLMonths},
+			{What: "archive envelope", KB: archiveKB, GSI: true, RetainMonths: archiveMonths},
+			{What: "archive alias", KB: archiveAliasKB, GSI: true, RetainMonths: archiveMonths},
+		},
+	}
+	return Inputs{
+		Prices: ListPrices,
+		Mix: []Class{
+			stateful("payments", 0.40, 2), // the payment, then the customer's subscription
+			stateful("inventory", 0.25, 1),
+			stateful("leads", 0.20, 1),
+			relay,
+		},
+		MemoryMB: 256,
+		Batch:    10,
+		Ingest:   FunctionTime{PerMessageMS: measWarmIngestMS + measIngestCPUMS + estSQSSendMS, Source: "RIE warm + SDK bench CPU + SendMessage estimate"},
+		// The processors' per-message time is per class (estimated store and
+		// queue calls); the dynalite benchmark (3.2–8.6 ms per message)
+		// measures less because its notifications go to an in-memory sink
+		// and the emulator is on loopback.
+		Processor:                FunctionTime{PerInvocationMS: measWarmProcessorMS},
+		FanOut:                   FunctionTime{PerInvocationMS: measWarmFanOutMS, PerMessageMS: estSQSSendMS},
+		Deliverer:                FunctionTime{PerInvocationMS: measWarmDelivererMS, PerMessageMS: storeMS(3) + estEndpointMS},
+		EndpointsPerEvent:        1,
+		DelivererConsistentReads: 1, // Delivered: GetItem of the marker
+		DelivererWrites: []Write{
+			{What: "delivered marker", KB: markerKB, GSI: true, RetainMonths: logTTLMonths},
+			{What: "attempt", KB: attemptKB, GSI: true, RetainMonths: logTTLMonths},
+		},
+		EnvelopeKB:             measEnvelopeBytes / 1024.0,
+		NotificationKB:         1.5,
+		DeliveryKB:             2,
+		OutboundKB:             2.5,
+		IngestLogBytes:         measIngestLogBytes,
+		ConsumerLogBytes:       512,
+		PlatformLogBytes:       400,
+		LogRetentionMonths:     1, // infra default logRetentionDays 30
+		ClaimCheckShare:        0.001,
+		ClaimCheckKB:           300,
+		ClaimRetainMonths:      1,
+		SecretCallsPerMonth:    2 * 3 * 8640, // 2 warm ingest environments × 3 providers × one call per 5 min
+		ReferenceWebhooksMonth: 1e6,
+		Secrets:                3,
+		// Ingest: 3 metrics × (3 providers + "unknown"); processors: 2 × 4;
+		// deliverer: 3.
+		CustomMetrics: 3*4 + 2*4 + 3,
+		// A DLQ alarm and an oldest-message alarm per queue (6), errors and
+		// throttles per function (7), the API's 5xx rate (a metric-math alarm
+		// on 2 metrics).
+		AlarmMetrics: 6 + 6 + 7*2 + 2,
+		// 6 event source mappings × 5 pollers × 3 long polls (20 s) a minute × 43,200 minutes.
+		IdleReceivesPerMonth: 6 * 5 * 3 * 43200,
+	}
+}
+
+// Variant is a what-if on the typical inputs.
+type Variant struct {
+	Name  string
+	Apply func(*Inputs)
+}
+
+// Variants are the what-ifs the report prices.
+var Variants = []Variant{
+	{"typical (as above)", func(*Inputs) {}},
+	{"DynamoDB at the pre-November-2024 on-demand prices", func(in *Inputs) {
+		in.Prices.DynamoPerWRU, in.Prices.DynamoPerRRU = in.Prices.DynamoPreNov2024PerWRU, in.Prices.DynamoPreNov2024PerRRU
+	}},
+	{"Lambda function URL instead of API Gateway (no per-request fee)", func(in *Inputs) { in.Prices.APIGatewayHTTPPerRequest = 0 }},
+	{"quiet queues: one message per batch", func(in *Inputs) { in.Batch = 1 }},
+	{"two endpoints per event", func(in *Inputs) { in.EndpointsPerEvent = 2 }},
+	{"sparse gsi1: no index copy of records, outbox clears and archive items", func(in *Inputs) {
+		for i := range in.Mix {
+			ws := append([]Write(nil), in.Mix[i].Writes...)
+			for j := range ws {
+				if ws[j].What != "notification item" && ws[j].What != "notification type item" {
+					ws[j].GSI = false
+				}
+			}
+			in.Mix[i].Writes = ws
+		}
+	}},
+	{"replay archive off (HOOKSTACK_ARCHIVE_TTL=0)", func(in *Inputs) {
+		for i := range in.Mix {
+			var ws []Write
+			for _, w := range in.Mix[i].Writes {
+				if w.What != "archive envelope" && w.What != "archive alias" {
+					ws = append(ws, w)
+				}
+			}
+			in.Mix[i].Writes = ws
+		}
+	}},
+}
