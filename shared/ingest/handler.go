@@ -310,11 +310,17 @@ func (h *Handler) enqueue(ctx context.Context, envs []envelope.Envelope) error {
 }
 
 func (h *Handler) send(ctx context.Context, e *envelope.Envelope) error {
-	body, err := envelope.Encode(*e)
-	if err != nil {
-		return err
+	var body []byte
+	var err error
+	// A body over the threshold goes by reference for certain: decide before
+	// encoding it (escaping a large body only to throw it away is most of the
+	// cost of a large webhook).
+	if len(e.Body) <= h.cfg.ClaimThreshold {
+		if body, err = envelope.Encode(*e); err != nil {
+			return err
+		}
 	}
-	if len(body) > h.cfg.ClaimThreshold {
+	if body == nil || len(body) > h.cfg.ClaimThreshold {
 		if h.blobs == nil {
 			return fmt.Errorf("envelope %s is %d bytes and no claim-check store is configured", e.ID, len(body))
 		}
