@@ -77,10 +77,25 @@ func (p page) do(what string, steps ...chromedp.Action[chromedp.Void]) {
 	p.t.Helper()
 	ctx, cancel := context.WithTimeout(p.ctx, 30*time.Second)
 	defer cancel()
-	if err := chromedp.Do(ctx, steps...); err != nil {
+	var err error
+	for attempt := 0; attempt < 3; attempt++ {
+		// The live list re-renders while the test acts: a node found a moment
+		// ago can be gone ("Could not find node with given id"). Resolve again.
+		if err = chromedp.Do(ctx, steps...); err == nil || !staleNode(err) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err != nil {
 		p.shot("failure")
 		p.t.Fatalf("%s: %v", what, err)
 	}
+}
+
+func staleNode(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "Could not find node with given id") || strings.Contains(msg, "No node with given id") ||
+		strings.Contains(msg, "Node is detached")
 }
 
 // waitJS waits until the JavaScript expression is truthy.
