@@ -351,7 +351,7 @@ func openEndpoints(ctx context.Context, getenv func(string) string, t mgmtTarget
 	if err != nil {
 		return nil, err
 	}
-	st := dynamostore.New(dynamodb.NewFromConfig(cfg), out.TableName)
+	st := dynamostore.New(dynamodb.NewFromConfig(cfg), out.TableName, dynamostore.ListKinds(notifystore.ListedKinds...))
 	return tableEndpoints{eps: notifystore.NewEndpoints(st, guard)}, nil
 }
 

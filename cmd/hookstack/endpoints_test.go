@@ -314,7 +314,7 @@ func TestEndpointsAWS(t *testing.T) {
 	outputs := hookstackOutputs("stripe")
 	outputs["TableName"] = table
 	awsTestEnv(t, outputs)
-	eps := notifystore.NewEndpoints(dynamostore.New(client, table), nil)
+	eps := notifystore.NewEndpoints(dynamostore.New(client, table, dynamostore.ListKinds(notifystore.ListedKinds...)), nil)
 	ctx := t.Context()
 
 	out := mustRun(t, nil, "", "endpoints", "add", "--url", "https://hooks.example.com/in", "--events", "payment.*", "--stack", "Hookstack")

@@ -101,7 +101,7 @@ func newPipeline(t *testing.T) *pipeline {
 	// the queue, decides when a delivery is dead.
 	q, _, urls := sqstest.Queues(t, names, 10)
 	client, table := dynamotest.Table(t)
-	st := dynamostore.New(client, table)
+	st := dynamostore.New(client, table, dynamostore.ListKinds(notifystore.ListedKinds...))
 
 	env := []string{
 		"AWS_REGION=us-east-1", "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test",

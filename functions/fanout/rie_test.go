@@ -33,7 +33,7 @@ func TestFanOutUnderRIE(t *testing.T) {
 	sqsEndpoint, dynamoEndpoint := sqstest.Endpoint(t), dynamotest.Endpoint(t)
 	q, _, urls := sqstest.Queues(t, []string{envelope.QueueNotifications, envelope.QueueDeliveries}, 5)
 	client, table := dynamotest.Table(t)
-	endpoints := notifystore.NewEndpoints(dynamostore.New(client, table), nil)
+	endpoints := notifystore.NewEndpoints(dynamostore.New(client, table, dynamostore.ListKinds(notifystore.ListedKinds...)), nil)
 	ctx := t.Context()
 
 	add := func(ep notify.Endpoint) notify.Endpoint {

@@ -26,6 +26,7 @@ import (
 	"github.com/hookstack/hookstack/shared/blob/fileblob"
 	"github.com/hookstack/hookstack/shared/blob/s3blob"
 	"github.com/hookstack/hookstack/shared/envelope"
+	"github.com/hookstack/hookstack/shared/notify/notifystore"
 	"github.com/hookstack/hookstack/shared/queue"
 	"github.com/hookstack/hookstack/shared/queue/localq"
 	"github.com/hookstack/hookstack/shared/queue/sqsq"
@@ -492,7 +493,8 @@ func openAWS(ctx context.Context, o Options, deliveryReceives int) (*backend, er
 	b := &backend{
 		kind:  BackendAWS,
 		queue: sqsDeadLetters{Queue: sqsq.New(sqsClient, urls), byHand: plan.endpoints[svcSQS] != ""},
-		store: dynamostore.New(ddbClient, plan.table),
+		// The dev server lists endpoints and delivery attempts (records: Get only).
+		store: dynamostore.New(ddbClient, plan.table, dynamostore.ListKinds(notifystore.ListedKinds...)),
 	}
 	if plan.bucket != "" {
 		b.blobs = s3blob.New(s3Client, plan.bucket)

@@ -169,7 +169,7 @@ func TestPipelineEndToEnd(t *testing.T) {
 	q, sqsClient, urls := sqstest.Queues(t, envelope.AllQueues, 5)
 	s3Client, bucket := s3test.Bucket(t, s3Endpoint)
 	ddb, table := dynamotest.Table(t)
-	st := dynamostore.New(ddb, table)
+	st := dynamostore.New(ddb, table, dynamostore.ListKinds(notifystore.ListedKinds...))
 
 	// Endpoints: an http endpoint for everything, a Slack one for tasks
 	// and payments, both local sinks the SSRF guard lets through.

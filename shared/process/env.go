@@ -76,6 +76,8 @@ func FromEnv(ctx context.Context, name string, getenv func(string) string, log *
 	if err != nil {
 		return nil, err
 	}
+	// The processors only Get their records and the archive: no
+	// dynamostore.ListKinds, so none of their writes touches gsi1.
 	deps := Deps{
 		Queue:  sqsq.New(sqs.NewFromConfig(awsCfg), urls),
 		Store:  dynamostore.New(dynamodb.NewFromConfig(awsCfg), table),

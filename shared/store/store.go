@@ -39,7 +39,8 @@ type Store interface {
 	ClearOutbox(ctx context.Context, kind, key string, rev int64) (newRev int64, err error)
 	// List returns up to limit records of kind, most recently updated
 	// first (by UpdatedAt, then key descending). limit <= 0 means
-	// DefaultLimit; it is capped at MaxLimit.
+	// DefaultLimit; it is capped at MaxLimit. An adapter may index only
+	// some kinds (dynamostore): the others are ErrNotListable.
 	List(ctx context.Context, kind string, limit int) ([]Record, error)
 	// AppendNotification records n once: appending an id that exists
 	// already changes nothing and is not an error.
@@ -103,6 +104,8 @@ var (
 	ErrInvalid = errors.New("invalid record")
 	// ErrTooLarge: the document and outbox exceed MaxRecordBytes.
 	ErrTooLarge = errors.New("record too large")
+	// ErrNotListable: List of a kind the adapter does not index (dynamostore's ListKinds).
+	ErrNotListable = errors.New("kind not listable")
 	// ErrUnavailable: the backend could not be reached or refused the work
 	// for now (throttling, timeouts). Transient. Adapters wrap the backend's
 	// own error with it where they can; fault injection returns it.

@@ -41,6 +41,12 @@ const (
 	KindDelivered = "delivered"
 )
 
+// ListedKinds are the kinds this package lists (Endpoints, DeliveryLog.List):
+// every dynamostore.New on the table that writes or lists them passes
+// dynamostore.ListKinds(ListedKinds...), so that only they (and the
+// notifications log) take gsi1 writes.
+var ListedKinds = []string{KindEndpoint, KindAttempt}
+
 // MaxEndpoints bounds the endpoints Add accepts: Endpoints reads them with
 // one store.List, capped at store.MaxLimit, and must never miss one.
 const MaxEndpoints = store.MaxLimit

@@ -73,7 +73,7 @@ func fromEnv(ctx context.Context, getenv func(string) string, queues []string) (
 	if err != nil {
 		return deps{}, err
 	}
-	st := dynamostore.New(dynamodb.NewFromConfig(awsCfg), table)
+	st := dynamostore.New(dynamodb.NewFromConfig(awsCfg), table, dynamostore.ListKinds(ListedKinds...))
 	return deps{
 		cfg:       cfg,
 		queue:     sqsq.New(sqs.NewFromConfig(awsCfg), urls),

@@ -14,6 +14,7 @@ import (
 	"github.com/hookstack/hookstack/shared/notify"
 	"github.com/hookstack/hookstack/shared/notify/notifystore"
 	"github.com/hookstack/hookstack/shared/store"
+	"github.com/hookstack/hookstack/shared/store/dynamostore"
 	"github.com/hookstack/hookstack/shared/store/dynamostore/dynamotest"
 	"github.com/hookstack/hookstack/shared/store/localstore"
 )
@@ -32,7 +33,10 @@ var backends = []struct {
 		t.Cleanup(func() { _ = s.Close() })
 		return s
 	}},
-	{"dynamodb", func(t *testing.T) store.Store { return dynamotest.Store(t) }},
+	// The production configuration (env.go): only the kinds this package lists are indexed.
+	{"dynamodb", func(t *testing.T) store.Store {
+		return dynamotest.Store(t, dynamostore.ListKinds(notifystore.ListedKinds...))
+	}},
 }
 
 func TestSuite(t *testing.T) {

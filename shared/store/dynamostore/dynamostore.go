@@ -3,6 +3,11 @@
 // gsi1pk/gsi1sk (projection ALL), TTL attribute expires_at. Every write is a
 // single conditional PutItem or UpdateItem — no transactions. The item
 // layout is in ../README.md.
+//
+// gsi1 is sparse: a record carries gsi1pk/gsi1sk (and so costs an index
+// write) only when its kind is listed (ListKinds, ListAll); the
+// notifications log is always indexed. Every Store writing a kind must index
+// it when any Store on the table lists it.
 package dynamostore
 
 import (
@@ -47,14 +52,48 @@ type Store struct {
 	client *dynamodb.Client
 	table  string
 	now    func() time.Time
+	// listed is the kinds indexed in gsi1 (and so listable); nil with
+	// listAll.
+	listed  map[string]bool
+	listAll bool
 }
 
 var _ store.Store = (*Store)(nil)
 
-// New returns the store on table.
-func New(client *dynamodb.Client, table string) *Store {
-	return &Store{client: client, table: table, now: time.Now}
+// Option configures New.
+type Option func(*Store)
+
+// ListKinds indexes records of these kinds in gsi1, so that List serves
+// them; records of other kinds are written without gsi1pk/gsi1sk (no index
+// write) and List on them returns store.ErrNotListable. Options add up.
+func ListKinds(kinds ...string) Option {
+	return func(s *Store) {
+		if s.listed == nil {
+			s.listed = map[string]bool{}
+		}
+		for _, k := range kinds {
+			s.listed[k] = true
+		}
+	}
 }
+
+// ListAll indexes records of every kind (each write also writes gsi1), as the
+// contract suite and tools that list arbitrary kinds need.
+func ListAll() Option { return func(s *Store) { s.listAll = true } }
+
+// New returns the store on table. Without options no record kind is indexed
+// (only the notifications log): pass ListKinds with every kind any user of
+// the table lists.
+func New(client *dynamodb.Client, table string, opts ...Option) *Store {
+	s := &Store{client: client, table: table, now: time.Now}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+// Listable reports whether records of kind are indexed in gsi1.
+func (s *Store) Listable(kind string) bool { return s.listAll || s.listed[kind] }
 
 // recordItem is a record's item.
 type recordItem struct {
@@ -66,8 +105,8 @@ type recordItem struct {
 	Data      string       `dynamodbav:"data"`
 	UpdatedAt string       `dynamodbav:"updated_at"`
 	Outbox    []outboxItem `dynamodbav:"outbox,omitempty"`
-	GSI1PK    string       `dynamodbav:"gsi1pk"`
-	GSI1SK    string       `dynamodbav:"gsi1sk"`
+	GSI1PK    string       `dynamodbav:"gsi1pk,omitempty"` // only for listed kinds
+	GSI1SK    string       `dynamodbav:"gsi1sk,omitempty"`
 	ExpiresAt int64        `dynamodbav:"expires_at,omitempty"`
 }
 
@@ -229,10 +268,11 @@ func (s *Store) Put(ctx context.Context, r store.Record, expectRev int64) (int64
 		Rev:       expectRev + 1,
 		Data:      string(r.Data),
 		UpdatedAt: store.SortTime(updated),
-		GSI1PK:    r.Kind,
 		ExpiresAt: unixOrZero(r.ExpiresAt),
 	}
-	it.GSI1SK = it.UpdatedAt + "#" + r.Key
+	if s.Listable(r.Kind) {
+		it.GSI1PK, it.GSI1SK = r.Kind, it.UpdatedAt+"#"+r.Key
+	}
 	for _, e := range r.Outbox {
 		it.Outbox = append(it.Outbox, outboxItem{ID: e.ID, Body: string(e.Body)})
 	}
@@ -343,10 +383,14 @@ func (s *Store) query(ctx context.Context, op, pk string, limit int, add func(ma
 
 // List implements store.Store: a Query on gsi1 (gsi1pk = kind), descending.
 // The GSI is eventually consistent in AWS: a record written a moment ago may
-// be missing or show its previous revision.
+// be missing or show its previous revision. A kind this Store does not index
+// (see ListKinds) is store.ErrNotListable.
 func (s *Store) List(ctx context.Context, kind string, limit int) ([]store.Record, error) {
 	if err := store.CheckKind(kind); err != nil {
 		return nil, fmt.Errorf("dynamostore list: %w", err)
+	}
+	if !s.Listable(kind) {
+		return nil, fmt.Errorf("dynamostore list %s: %w: pass dynamostore.ListKinds(%q) to every dynamostore.New on this table", kind, store.ErrNotListable, kind)
 	}
 	out := []store.Record{}
 	err := s.query(ctx, "list "+kind, kind, store.ClampLimit(limit), func(av map[string]types.AttributeValue) error {
@@ -471,4 +515,44 @@ func checkKindKey(kind, key string) error {
 		return err
 	}
 	return store.CheckKey("key", key)
+}
+
+// Scan reads every live record of kind by scanning the whole table: for
+// tests and operator tooling only (it reads every item; the pipeline never
+// calls it), so kinds that are not indexed (ListKinds) can still be
+// inspected. The order is unspecified.
+func (s *Store) Scan(ctx context.Context, kind string) ([]store.Record, error) {
+	if err := store.CheckKind(kind); err != nil {
+		return nil, fmt.Errorf("dynamostore scan: %w", err)
+	}
+	out := []store.Record{}
+	now := s.now()
+	p := dynamodb.NewScanPaginator(s.client, &dynamodb.ScanInput{
+		TableName:                 aws.String(s.table),
+		ConsistentRead:            aws.Bool(true),
+		FilterExpression:          aws.String("#kind = :kind AND #sk = :state"),
+		ExpressionAttributeNames:  map[string]string{"#kind": "kind", "#sk": AttrSK},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":kind": &types.AttributeValueMemberS{Value: kind}, ":state": &types.AttributeValueMemberS{Value: SKState}},
+	})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("dynamostore scan %s: %w", kind, err)
+		}
+		for _, av := range page.Items {
+			var it recordItem
+			if err := attributevalue.UnmarshalMap(av, &it); err != nil {
+				return nil, fmt.Errorf("dynamostore scan %s: decode: %w", kind, err)
+			}
+			if store.Expired(timeOrZero(it.ExpiresAt), now) {
+				continue
+			}
+			r, err := it.record()
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, r)
+		}
+	}
+	return out, nil
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
@@ -23,10 +24,10 @@ import (
 )
 
 // The contract against the DynamoDB emulator (dynalite), one fresh table per
-// subtest.
+// subtest, every kind indexed (the suite lists several kinds).
 func TestContract(t *testing.T) {
 	dynamotest.Endpoint(t)
-	storetest.Run(t, func(t *testing.T) store.Store { return dynamotest.Store(t) })
+	storetest.Run(t, func(t *testing.T) store.Store { return dynamotest.Store(t, dynamostore.ListAll()) })
 }
 
 // The client is built the way functions build it — config.LoadDefaultConfig
@@ -191,4 +192,132 @@ func TestUnreachableIsTransient(t *testing.T) {
 func BenchmarkDynamoPut(b *testing.B) {
 	dynamotest.Endpoint(b)
 	storetest.BenchPut(b, dynamotest.Store(b))
+}
+
+// gsi1 is sparse: only the kinds given to ListKinds (and the notifications
+// log) carry gsi1pk/gsi1sk; the others still round-trip through Get, Put and
+// ClearOutbox, and List on them is ErrNotListable.
+func TestSparseIndex(t *testing.T) {
+	client, name := dynamotest.Table(t)
+	ctx := t.Context()
+	s := dynamostore.New(client, name, dynamostore.ListKinds("endpoint"), dynamostore.ListKinds("delivery-attempt"))
+	dense := dynamostore.New(client, name, dynamostore.ListAll())
+
+	indexed := func(t *testing.T, pk, sk string) bool {
+		t.Helper()
+		out, err := client.GetItem(ctx, &dynamodb.GetItemInput{
+			TableName: aws.String(name),
+			Key: map[string]types.AttributeValue{
+				dynamostore.AttrPK: &types.AttributeValueMemberS{Value: pk},
+				dynamostore.AttrSK: &types.AttributeValueMemberS{Value: sk},
+			},
+			ConsistentRead: aws.Bool(true),
+		})
+		if err != nil || out.Item == nil {
+			t.Fatalf("GetItem %s/%s: %v (item %v)", pk, sk, err, out.Item != nil)
+		}
+		_, pkOK := out.Item[dynamostore.AttrGSI1PK]
+		_, skOK := out.Item[dynamostore.AttrGSI1SK]
+		if pkOK != skOK {
+			t.Fatalf("%s/%s: gsi1pk present %v but gsi1sk %v", pk, sk, pkOK, skOK)
+		}
+		return pkOK
+	}
+
+	// A payment first written by a dense store, then rewritten by the sparse
+	// one: the PutItem replaces the item, index keys and all.
+	rev, err := dense.Put(ctx, store.Record{Kind: "payment", Key: "pi_1", Data: json.RawMessage(`{"v":1}`)}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !indexed(t, dynamostore.RecordPK("payment", "pi_1"), dynamostore.SKState) {
+		t.Fatal("ListAll store wrote payment without gsi1 keys")
+	}
+	out := []store.OutboxEvent{{ID: "ev_1", Body: json.RawMessage(`{}`)}}
+	if rev, err = s.Put(ctx, store.Record{Kind: "payment", Key: "pi_1", Data: json.RawMessage(`{"v":2}`), Outbox: out}, rev); err != nil {
+		t.Fatal(err)
+	}
+	if rev, err = s.ClearOutbox(ctx, "payment", "pi_1", rev); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Get(ctx, "payment", "pi_1")
+	if err != nil || string(got.Data) != `{"v":2}` || got.Rev != rev || len(got.Outbox) != 0 {
+		t.Fatalf("Get payment = %+v, %v; want v2 at rev %d with no outbox", got, err, rev)
+	}
+	if _, err := s.Put(ctx, store.Record{Kind: "endpoint", Key: "ep_1", Data: json.RawMessage(`{}`)}, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AppendNotification(ctx, store.Notification{ID: "n_1", Type: "payment.succeeded"}); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, tc := range []struct {
+		name, pk, sk string
+		want         bool
+	}{
+		{"unlisted kind", dynamostore.RecordPK("payment", "pi_1"), dynamostore.SKState, false},
+		{"listed kind", dynamostore.RecordPK("endpoint", "ep_1"), dynamostore.SKState, true},
+		{"notification", dynamostore.NotificationPK("n_1"), dynamostore.SKNotification, true},
+		{"notification type", dynamostore.NotificationPK("n_1"), dynamostore.SKNotificationType, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := indexed(t, tc.pk, tc.sk); got != tc.want {
+				t.Errorf("carries gsi1 keys = %v, want %v", got, tc.want)
+			}
+		})
+	}
+
+	if l, err := s.List(ctx, "payment", 10); !errors.Is(err, store.ErrNotListable) {
+		t.Errorf("List(payment) = %v, %v; want ErrNotListable", l, err)
+	}
+	if l, err := dense.List(ctx, "payment", 10); err != nil || len(l) != 0 {
+		t.Errorf("dense List(payment) after the sparse rewrite = %d records, %v; want none (not indexed)", len(l), err)
+	}
+	for _, kind := range []string{"endpoint", "delivery-attempt"} {
+		if _, err := s.List(ctx, kind, 10); err != nil {
+			t.Errorf("List(%s): %v", kind, err)
+		}
+	}
+	if l, err := s.List(ctx, "endpoint", 10); err != nil || len(l) != 1 || l[0].Key != "ep_1" {
+		t.Errorf("List(endpoint) = %v, %v; want ep_1", l, err)
+	}
+	none := dynamostore.New(client, name)
+	if ns, err := none.ListNotifications(ctx, "payment.succeeded", 0); err != nil || len(ns) != 1 {
+		t.Errorf("ListNotifications without options = %v, %v; want n_1", ns, err)
+	}
+	if _, err := none.List(ctx, "endpoint", 10); !errors.Is(err, store.ErrNotListable) {
+		t.Errorf("List(endpoint) without options: %v, want ErrNotListable", err)
+	}
+}
+
+// Scan finds records of kinds that are not indexed, skipping expired ones.
+func TestScanFindsUnindexedKinds(t *testing.T) {
+	client, name := dynamotest.Table(t)
+	ctx := t.Context()
+	s := dynamostore.New(client, name) // no kind indexed
+	for _, key := range []string{"pi_a", "pi_b"} {
+		if _, err := s.Put(ctx, store.Record{Kind: "payment", Key: key, Data: json.RawMessage(`{"id":"` + key + `"}`)}, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.Put(ctx, store.Record{Kind: "payment", Key: "pi_gone", Data: json.RawMessage(`{}`), ExpiresAt: time.Now().Add(-time.Hour)}, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Put(ctx, store.Record{Kind: "chat", Key: "c1", Data: json.RawMessage(`{}`)}, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.List(ctx, "payment", 10); !errors.Is(err, store.ErrNotListable) {
+		t.Fatalf("List of an unindexed kind: %v, want ErrNotListable", err)
+	}
+	got, err := s.Scan(ctx, "payment")
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := map[string]bool{}
+	for _, r := range got {
+		keys[r.Key] = true
+	}
+	if len(got) != 2 || !keys["pi_a"] || !keys["pi_b"] {
+		t.Fatalf("scan = %v", keys)
+	}
 }

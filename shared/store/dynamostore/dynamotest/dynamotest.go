@@ -76,9 +76,11 @@ func Table(t testing.TB) (*dynamodb.Client, string) {
 	return client, name
 }
 
-// Store returns a dynamostore.Store on a fresh table (see Table).
-func Store(t testing.TB) *dynamostore.Store {
+// Store returns a dynamostore.Store with opts on a fresh table (see Table).
+// Without options no record kind is listable (dynamostore.New): pass the
+// production constructor's dynamostore.ListKinds, or dynamostore.ListAll.
+func Store(t testing.TB, opts ...dynamostore.Option) *dynamostore.Store {
 	t.Helper()
 	client, name := Table(t)
-	return dynamostore.New(client, name)
+	return dynamostore.New(client, name, opts...)
 }
