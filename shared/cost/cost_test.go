@@ -193,6 +193,7 @@ func TestVariantsMoveTheRightWay(t *testing.T) {
 		"Lambda function URL instead of API Gateway (no per-request fee)": -1,
 		"quiet queues: one message per batch":                             +1,
 		"two endpoints per event":                                         +1,
+		"dense gsi1: every item indexed (before dynamostore.ListKinds)":   +1,
 		"replay archive off (HOOKSTACK_ARCHIVE_TTL=0)":                    -1,
 	}
 	for _, v := range Variants {
@@ -217,5 +218,22 @@ func TestVariantsMoveTheRightWay(t *testing.T) {
 	// Variants must not alias the typical inputs' slices.
 	if again, _ := Compute(Typical()); Sum(again.Variable) != baseTotal {
 		t.Error("applying the variants changed Typical()")
+	}
+	// The report prices each variant on its own, from the typical inputs
+	// (not on top of the variants before it).
+	report, err := Report(Typical())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range Variants {
+		in := Typical()
+		v.Apply(&in)
+		r, err := Compute(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if row := "| " + v.Name + " | " + usd(Sum(r.Variable)) + " |"; !strings.Contains(report, row) {
+			t.Errorf("report lacks %q", row)
+		}
 	}
 }

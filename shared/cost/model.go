@@ -9,8 +9,9 @@ import (
 // Write is one DynamoDB write a message causes. WRUs are ceil(KB) per
 // write (an UpdateItem counts the larger of the before and after images),
 // doubled when the item carries the gsi1 key (projection ALL: the index
-// takes a write of the same size). Every item Hookstack writes carries
-// gsi1pk, so GSI is true throughout the typical mix.
+// takes a write of the same size). gsi1 is sparse: only the kinds that are
+// listed carry gsi1pk (the notifications log, endpoints, delivery attempts),
+// so GSI is true only for those writes in the typical mix.
 type Write struct {
 	What string
 	KB   float64 // item size

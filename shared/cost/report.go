@@ -48,7 +48,7 @@ func Report(in Inputs) (string, error) {
 
 	b.WriteString("What-ifs (variable cost per million webhooks):\n\n| variant | USD per million | DynamoDB part |\n|---|---:|---:|\n")
 	for _, v := range Variants {
-		vin := in
+		vin := in.clone() // a shallow copy would let one variant's edits leak into the next
 		v.Apply(&vin)
 		vr, err := Compute(vin)
 		if err != nil {
@@ -108,4 +108,17 @@ func qty(v float64) string {
 		out = append(out, s[i])
 	}
 	return string(out)
+}
+
+// clone copies in with its own Mix, classes' Writes and DelivererWrites, so
+// a Variant may edit them in place.
+func (in Inputs) clone() Inputs {
+	out := in
+	out.Mix = make([]Class, len(in.Mix))
+	for i, c := range in.Mix {
+		c.Writes = append([]Write(nil), c.Writes...)
+		out.Mix[i] = c
+	}
+	out.DelivererWrites = append([]Write(nil), in.DelivererWrites...)
+	return out
 }
