@@ -259,8 +259,10 @@ func (h *DeliverHandler) Handle(ctx context.Context, m queue.Message) error {
 	switch res.Outcome {
 	case Delivered:
 		rec.Outcome = LogDelivered
-		if err := h.Log.Record(ctx, rec); err != nil {
-			// Sent already: a second send is worse than a missing record.
+		if err := h.recordDelivered(ctx, rec); err != nil {
+			// Sent already: a second send is worse than a missing record. If
+			// this message comes back (crash, lost delete), the receiver sees the
+			// same webhook-id again and can drop it.
 			log.ErrorContext(ctx, "delivered but not recorded", "error", err)
 		}
 		log.LogAttrs(ctx, slog.LevelInfo, "delivered", append([]slog.Attr{
@@ -322,6 +324,26 @@ func (h *DeliverHandler) Handle(ctx context.Context, m queue.Message) error {
 			deliveryMetrics(0, 1, res.Duration)...)...)
 		return deadLetter(ctx, h.Queue, h.queueName(), m, attrs)
 	}
+}
+
+// recordDelivered records a successful attempt, retrying (about 3 s in
+// all) while the log is unavailable: the "delivered" mark is what stops a
+// redelivered message from being sent again, so it is worth waiting for.
+func (h *DeliverHandler) recordDelivered(ctx context.Context, rec Attempt) error {
+	wait := 100 * time.Millisecond
+	var err error
+	for try := 0; try < 6; try++ {
+		if err = h.Log.Record(ctx, rec); err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return errors.Join(err, ctx.Err())
+		case <-time.After(wait):
+		}
+		wait *= 2
+	}
+	return err
 }
 
 // deliveryMetrics are the attempt's CloudWatch EMF fields (namespace

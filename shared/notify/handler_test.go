@@ -584,3 +584,36 @@ func TestDeliverHandlerEmitsEMFMetrics(t *testing.T) {
 		t.Fatalf("metrics missing (failed %v, succeeded %v): %s", failed, succeeded, buf.String())
 	}
 }
+
+// flakyLog fails its first `fail` Record calls (a throttled table).
+type flakyLog struct {
+	*fakeLog
+	fail int
+}
+
+func (l *flakyLog) Record(ctx context.Context, a Attempt) error {
+	l.mu.Lock()
+	if l.fail > 0 {
+		l.fail--
+		l.mu.Unlock()
+		return errors.New("ProvisionedThroughputExceededException")
+	}
+	l.mu.Unlock()
+	return l.fakeLog.Record(ctx, a)
+}
+
+// A success is recorded even when the log is briefly unavailable, so the
+// same message coming back is not sent a second time.
+func TestDeliverHandlerRetriesRecordingASuccess(t *testing.T) {
+	e := newDeliverEnv(t, DefaultSchedule())
+	e.reply = func(int, http.ResponseWriter) {}
+	flaky := &flakyLog{fakeLog: e.log, fail: 3}
+	e.h.Log = flaky
+	ev := event(t, "payment.succeeded", samplePayment)
+	if err := e.h.Handle(context.Background(), e.message(t, ev, 1)); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.h.Handle(context.Background(), e.message(t, ev, 2)); err != nil || e.hits != 1 {
+		t.Fatalf("redelivery: %v, endpoint hit %d times, want 1", err, e.hits)
+	}
+}
