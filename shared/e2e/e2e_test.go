@@ -256,7 +256,7 @@ func TestPipelineEndToEnd(t *testing.T) {
 	// processor taking one message at a time: what the processors emit is
 	// then the story's events, and deterministic.
 	t0 = time.Now()
-	sent := p.send(t, samples, func() { p.drain(t, sqsClient, p.oneByOne) })
+	sent, _ := p.send(t, samples, 1, func() { p.drain(t, sqsClient, p.oneByOne) })
 	lap(fmt.Sprintf("round 1 (%d webhooks, each through the pipeline)", len(samples)), t0)
 	p.noDeadLetters(t, sqsClient)
 
@@ -328,7 +328,7 @@ func TestPipelineEndToEnd(t *testing.T) {
 	// nothing changes: no record is written, nothing is delivered again.
 	t0 = time.Now()
 	// All at once this time, and the processors take batches of 10.
-	again := p.send(t, samples, nil)
+	again, _ := p.send(t, samples, 1, nil)
 	if len(again.order) != len(sent.order) {
 		t.Errorf("retries yielded %d events, the first sends %d", len(again.order), len(sent.order))
 	}
@@ -379,8 +379,10 @@ type sendResult struct {
 
 // send posts every sample through the gateway, signed now with the
 // provider's secret, and checks each answer; after (when set) runs after
-// each post.
-func (p *pipeline) send(t *testing.T, samples []sample.Sample, after func()) sendResult {
+// each accepted post. As a provider does, it retries a 503 (the same body,
+// signed again) up to attempts tries in all, and returns how many 503s it
+// got; attempts 1 makes any 503 a failure.
+func (p *pipeline) send(t *testing.T, samples []sample.Sample, attempts int, after func()) (sendResult, int) {
 	t.Helper()
 	res := sendResult{order: map[string]int{}}
 	client := p.gateway.Client()
@@ -395,25 +397,37 @@ func (p *pipeline) send(t *testing.T, samples []sample.Sample, after func()) sen
 		t.Errorf("HEAD /webhooks/trello = %d", head.StatusCode)
 	}
 
+	unavailable := 0
 	for i, s := range samples {
 		name := s.Provider + "/" + s.Name
-		signed, err := sample.Sign(s, p.gateway.URL+"/webhooks/"+s.Provider, p.secrets[s.Provider], time.Now())
-		if err != nil {
-			t.Fatalf("sign %s: %v", name, err)
-		}
-		req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, signed.URL, bytes.NewReader(signed.Body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.Header = signed.Header.Clone()
-		resp, err := client.Do(req)
-		if err != nil {
-			t.Fatalf("post %s: %v", name, err)
-		}
-		answer, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("%s: %d %s", name, resp.StatusCode, answer)
+		var signed *signature.Request
+		var answer []byte
+		for attempt := 1; ; attempt++ {
+			var err error
+			signed, err = sample.Sign(s, p.gateway.URL+"/webhooks/"+s.Provider, p.secrets[s.Provider], time.Now())
+			if err != nil {
+				t.Fatalf("sign %s: %v", name, err)
+			}
+			req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, signed.URL, bytes.NewReader(signed.Body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header = signed.Header.Clone()
+			resp, err := client.Do(req)
+			if err != nil {
+				t.Fatalf("post %s: %v", name, err)
+			}
+			answer, _ = io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+			// A provider retries a 503 with the same body, signed again.
+			if resp.StatusCode != http.StatusServiceUnavailable || attempt >= attempts {
+				t.Fatalf("%s (attempt %d): %d %s", name, attempt, resp.StatusCode, answer)
+			}
+			unavailable++
+			time.Sleep(100 * time.Millisecond)
 		}
 		if after != nil {
 			after()
@@ -437,7 +451,7 @@ func (p *pipeline) send(t *testing.T, samples []sample.Sample, after func()) sen
 			res.order[s.Provider+"/"+ev.ID] = i
 		}
 	}
-	return res
+	return res, unavailable
 }
 
 // drain runs the event source mappings until every queue is empty.

@@ -22,7 +22,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/tidwall/gjson"
 
 	"github.com/hookstack/hookstack/shared/apigw"
 	"github.com/hookstack/hookstack/shared/blob/s3blob"
@@ -36,7 +35,6 @@ import (
 	"github.com/hookstack/hookstack/shared/queue/sqsq/sqstest"
 	"github.com/hookstack/hookstack/shared/rie"
 	"github.com/hookstack/hookstack/shared/runner"
-	"github.com/hookstack/hookstack/shared/sample"
 	"github.com/hookstack/hookstack/shared/secrets"
 	"github.com/hookstack/hookstack/shared/signature"
 	"github.com/hookstack/hookstack/shared/store/dynamostore"
@@ -277,6 +275,11 @@ func (o *outcomes) count() int {
 //	make build-amd64 && HOOKSTACK_LAMBDA_BIN=$PWD/.cache/lambda-amd64 \
 //	HOOKSTACK_RIE=$PWD/.cache/tools/aws-lambda-rie .ci/with-emulators \
 //	go test -count=3 -run WithFaults ./shared/e2e/
+//
+// providerRetries is how many times the fault test's "provider" tries a
+// webhook that keeps getting 503.
+const providerRetries = 8
+
 func TestPipelineEndToEndWithFaults(t *testing.T) {
 	bin, emulator := binaries(t)
 	began := time.Now()
@@ -399,7 +402,7 @@ func TestPipelineEndToEndWithFaults(t *testing.T) {
 	// Round 1: in the story's order, each webhook through the pipeline
 	// before the next, the processors taking one message at a time.
 	t0 := time.Now()
-	sent, unavailable := sendRetrying(t, p, samples, func() { p.drain(t, sqsClient, p.oneByOne) })
+	sent, unavailable := p.send(t, samples, providerRetries, func() { p.drain(t, sqsClient, p.oneByOne) })
 	round1 := time.Since(t0)
 	p.noDeadLetters(t, sqsClient)
 
@@ -479,7 +482,7 @@ func TestPipelineEndToEndWithFaults(t *testing.T) {
 	// Round 2: every webhook retried at once, batches of 10, faults still on:
 	// nothing changes.
 	t0 = time.Now()
-	again, unavailable2 := sendRetrying(t, p, samples, nil)
+	again, unavailable2 := p.send(t, samples, providerRetries, nil)
 	if len(again.order) != len(sent.order) {
 		t.Errorf("retries yielded %d events, the first sends %d", len(again.order), len(sent.order))
 	}
@@ -539,64 +542,4 @@ func TestPipelineEndToEndWithFaults(t *testing.T) {
 		ingestSQS.injected()["calls"], workerSQS.injected()["calls"], procDDB.injected()["calls"], delivererDDB.injected()["calls"],
 		setup.Round(time.Millisecond), round1.Round(time.Millisecond), round2.Round(time.Millisecond),
 		time.Since(began).Round(time.Millisecond))
-}
-
-// sendRetrying posts every sample as pipeline.send does, but as a provider
-// would: a 503 is retried, the same body signed again, until a 200 (at
-// most 8 attempts). It returns the accepted events and how many 503s it
-// got.
-func sendRetrying(t *testing.T, p *pipeline, samples []sample.Sample, after func()) (sendResult, int) {
-	t.Helper()
-	res := sendResult{order: map[string]int{}}
-	client := p.gateway.Client()
-	unavailable := 0
-	for i, s := range samples {
-		name := s.Provider + "/" + s.Name
-		var signed *signature.Request
-		var answer []byte
-		for attempt := 1; ; attempt++ {
-			var err error
-			signed, err = sample.Sign(s, p.gateway.URL+"/webhooks/"+s.Provider, p.secrets[s.Provider], time.Now())
-			if err != nil {
-				t.Fatalf("sign %s: %v", name, err)
-			}
-			req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, signed.URL, bytes.NewReader(signed.Body))
-			if err != nil {
-				t.Fatal(err)
-			}
-			req.Header = signed.Header.Clone()
-			resp, err := client.Do(req)
-			if err != nil {
-				t.Fatalf("post %s: %v", name, err)
-			}
-			answer, _ = io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
-			if resp.StatusCode != http.StatusServiceUnavailable || attempt == 8 {
-				t.Fatalf("%s (attempt %d): %d %s", name, attempt, resp.StatusCode, answer)
-			}
-			unavailable++
-			time.Sleep(100 * time.Millisecond)
-		}
-		if after != nil {
-			after()
-		}
-		if isHandshake(s) {
-			token := gjson.GetBytes(signed.Body, "challenge").String() + gjson.GetBytes(signed.Body, "payload.plainToken").String()
-			if token == "" || !bytes.Contains(answer, []byte(token)) || bytes.Contains(answer, []byte(`"event_id"`)) {
-				t.Errorf("%s: handshake answered %s", name, answer)
-			}
-			continue
-		}
-		evs, err := envelope.Extract(s.Provider, signed.Header, signed.Body, time.Now())
-		if err != nil {
-			t.Fatalf("extract %s: %v", name, err)
-		}
-		for _, ev := range evs {
-			res.order[s.Provider+"/"+ev.ID] = i
-		}
-	}
-	return res, unavailable
 }
