@@ -6,7 +6,7 @@
 # every target of the module for longer.
 FUZZ_SMOKE_TIME ?= 2s
 FUZZ_SMOKE_PKGS := ./shared/envelope ./shared/signature ./shared/ingest
-FUZZ_SMOKE_RUN  := ^Fuzz(Extract.+|Handle|StripeHeader|StandardHeader|HMACHeaders|HubSpotHeader|TwilioParams|SalesforceOrg|LiveChatSecret)$$
+FUZZ_SMOKE_RUN  := ^Fuzz(Extract.+|ScanJSON|EnvelopeRoundTrip|Handle|StripeHeader|StandardHeader|HMACHeaders|HubSpotHeader|TwilioParams|SalesforceOrg|LiveChatSecret)$$
 
 .PHONY: fuzz-smoke
 fuzz-smoke: ## fuzz each provider parser and the ingest handler for FUZZ_SMOKE_TIME (default 2s; part of make test)

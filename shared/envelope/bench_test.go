@@ -61,3 +61,19 @@ func TestExtractStripeAllocs(t *testing.T) {
 		t.Errorf("Extract(stripe) allocates %d bytes per call for a %d-byte body: copies the body", per, len(body))
 	}
 }
+
+// BenchmarkScanJSONStripe2KB: the one validating pass over a ~2 KB Stripe
+// event that also picks its id, type and created.
+func BenchmarkScanJSONStripe2KB(b *testing.B) {
+	_, body := stripeSample(b)
+	keys := []string{"id", "type", "created"}
+	out := make([][]byte, len(keys))
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		clear(out)
+		if emb, ok := scanJSON(body, keys, out); !ok || !emb || out[2] == nil {
+			b.Fatal("scan failed")
+		}
+	}
+}

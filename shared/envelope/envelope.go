@@ -59,15 +59,25 @@ type Envelope struct {
 	Part  int    `json:"part,omitempty"`
 	Parts int    `json:"parts,omitempty"`
 	Body  []byte `json:"-"`
+	// BodyJSON says Body is one valid JSON value safe to embed as is (set
+	// from Event.JSON, or by Decode when it read one): the wire form then
+	// carries it raw in body_json instead of escaped into a string, which
+	// is both cheaper to write and smaller. Only set it for bodies checked
+	// so (scanJSON's embeddable): a wrong flag corrupts the envelope, which
+	// Decode then rejects as malformed.
+	BodyJSON bool `json:"-"`
 	// BodyRef is the claim-check reference ("s3://bucket/key" or "file:key").
 	BodyRef string `json:"body_ref,omitempty"`
 }
 
 type plain Envelope // no methods: avoids recursion
 
-// MarshalJSON writes the wire form: the body as text when it is valid UTF-8
-// (characters above U+FFFF as surrogate-pair escapes, which every SQS
-// implementation accepts), else base64 in body_base64. It is written by
+// MarshalJSON writes the wire form: the body as raw JSON in body_json when
+// BodyJSON says it is embeddable, with any whitespace around it in
+// body_lead and body_trail (the decoder gets the exact bytes back),
+// else as text in body when it is valid UTF-8 (characters above U+FFFF as
+// surrogate-pair escapes, U+FFFE and U+FFFF escaped: SQS refuses them
+// raw), else base64 in body_base64. It is written by
 // hand: it runs once per webhook on the ingest hot path, and
 // encoding/json's reflection plus re-compaction of a 2 KB body cost more
 // than the signature check itself.
@@ -123,7 +133,21 @@ func (e Envelope) appendJSON(b []byte) []byte {
 		b = appendField(b, "body_ref", e.BodyRef)
 	}
 	if len(e.Body) > 0 {
-		if utf8.Valid(e.Body) {
+		if e.BodyJSON {
+			lead := skipSpace(e.Body, 0)
+			trail := len(e.Body)
+			for trail > lead && isSpace(e.Body[trail-1]) {
+				trail--
+			}
+			b = append(b, `,"body_json":`...)
+			b = append(b, e.Body[lead:trail]...)
+			if lead > 0 {
+				b = appendField(b, "body_lead", string(e.Body[:lead]))
+			}
+			if trail < len(e.Body) {
+				b = appendField(b, "body_trail", string(e.Body[trail:]))
+			}
+		} else if utf8.Valid(e.Body) {
 			b = append(b, `,"body":`...)
 			b = appendString(b, e.Body)
 		} else {
@@ -194,6 +218,10 @@ func appendString[T string | []byte](b []byte, s T) []byte {
 			b = append(b, s[start:i]...)
 			b = append(b, `\ufffd`...)
 			start = i + size
+		case r == 0xFFFE || r == 0xFFFF:
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', 'f', 'f', 'f', hexDigits[r&0xF])
+			start = i + size
 		case r > 0xFFFF:
 			b = append(b, s[start:i]...)
 			hi, lo := utf16.EncodeRune(r)
@@ -221,14 +249,21 @@ func decodeRune[T string | []byte](s T) (rune, int) {
 func (e *Envelope) UnmarshalJSON(b []byte) error {
 	var in struct {
 		plain
-		BodyText   *string `json:"body"`
-		BodyBase64 *string `json:"body_base64"`
+		BodyText   *string         `json:"body"`
+		BodyBase64 *string         `json:"body_base64"`
+		BodyRaw    json.RawMessage `json:"body_json"`
+		BodyLead   string          `json:"body_lead"`
+		BodyTrail  string          `json:"body_trail"`
 	}
 	if err := json.Unmarshal(b, &in); err != nil {
 		return err
 	}
 	*e = Envelope(in.plain)
 	switch {
+	case in.BodyRaw != nil:
+		body := make([]byte, 0, len(in.BodyLead)+len(in.BodyRaw)+len(in.BodyTrail))
+		body = append(append(append(body, in.BodyLead...), in.BodyRaw...), in.BodyTrail...)
+		e.Body, e.BodyJSON = body, true
 	case in.BodyText != nil:
 		e.Body = []byte(*in.BodyText)
 	case in.BodyBase64 != nil:

@@ -50,6 +50,10 @@ type Event struct {
 	// Salesforce notifications (JSON), form-wrapped JSON (GitHub, Slack
 	// interactivity) and LiveChat (secret_key removed).
 	Body []byte
+	// JSON reports that Body is one valid JSON value that can travel as is
+	// inside an envelope (Envelope.BodyJSON): checked by the extractor's
+	// validating pass, so the envelope encoder need not escape it.
+	JSON bool
 	// ContentType is the media type of Body ("application/json",
 	// "application/x-www-form-urlencoded"); it can differ from the request's
 	// Content-Type header, which stays in Headers.
@@ -225,15 +229,28 @@ func looksJSON(body []byte) bool {
 	return c == '{' || c == '['
 }
 
-// jsonObject checks that body is one valid JSON object.
-func jsonObject(provider string, body []byte) error {
+// maxTopKeys bounds the top-level members one jsonObject call captures.
+const maxTopKeys = 4
+
+// jsonObject checks that body is one valid JSON object and returns the
+// values of its top-level members named keys (a zero Result for an absent
+// one), in one pass over the body (scanJSON). embeddable reports whether
+// the body can travel raw inside an envelope (Event.JSON).
+func jsonObject(provider string, body []byte, keys ...string) (vals [maxTopKeys]gjson.Result, embeddable bool, err error) {
 	if firstByte(body) != '{' {
-		return unparseable(provider, "expected a JSON object")
+		return vals, false, unparseable(provider, "expected a JSON object")
 	}
-	if !gjson.ValidBytes(body) {
-		return unparseable(provider, "invalid JSON")
+	var raw [maxTopKeys][]byte
+	embeddable, ok := scanJSON(body, keys, raw[:len(keys)])
+	if !ok {
+		return vals, false, unparseable(provider, "invalid JSON")
 	}
-	return nil
+	for k := range keys {
+		if raw[k] != nil {
+			vals[k] = gjson.ParseBytes(raw[k])
+		}
+	}
+	return vals, embeddable, nil
 }
 
 // idString is a JSON string, or the literal digits of a JSON number (ids

@@ -26,7 +26,8 @@ func extractGitHub(h http.Header, body []byte, receivedAt time.Time) ([]Event, e
 		}
 		payload = []byte(p)
 	}
-	if err := jsonObject(ProviderGitHub, payload); err != nil {
+	_, embeddable, err := jsonObject(ProviderGitHub, payload)
+	if err != nil {
 		return nil, err
 	}
 	id := header(h, "X-GitHub-Delivery")
@@ -37,5 +38,5 @@ func extractGitHub(h http.Header, body []byte, receivedAt time.Time) ([]Event, e
 	if typ == "" {
 		return nil, unparseable(ProviderGitHub, "missing X-GitHub-Event header")
 	}
-	return []Event{{ID: id, Type: typ, OccurredAt: receivedAt, Body: payload, ContentType: ctJSON}}, nil
+	return []Event{{ID: id, Type: typ, OccurredAt: receivedAt, Body: payload, ContentType: ctJSON, JSON: embeddable}}, nil
 }

@@ -32,7 +32,7 @@ var liveChatTimePaths = []string{
 // event's created_at when present, else receivedAt (chat_deactivated has
 // none).
 func extractLiveChat(_ http.Header, body []byte, receivedAt time.Time) ([]Event, error) {
-	if err := jsonObject(ProviderLiveChat, body); err != nil {
+	if _, _, err := jsonObject(ProviderLiveChat, body); err != nil {
 		return nil, err
 	}
 	stored := removeTopLevelKey(body, liveChatSecretField)

@@ -3,8 +3,6 @@ package envelope
 import (
 	"net/http"
 	"time"
-
-	"github.com/tidwall/gjson"
 )
 
 // extractShopify takes the id from X-Shopify-Event-Id (the same across
@@ -12,7 +10,8 @@ import (
 // from X-Shopify-Topic (e.g. "inventory_levels/update") and the time from
 // X-Shopify-Triggered-At, else the body's updated_at.
 func extractShopify(h http.Header, body []byte, receivedAt time.Time) ([]Event, error) {
-	if err := jsonObject(ProviderShopify, body); err != nil {
+	vals, embeddable, err := jsonObject(ProviderShopify, body, "updated_at")
+	if err != nil {
 		return nil, err
 	}
 	id := header(h, "X-Shopify-Event-Id")
@@ -29,8 +28,8 @@ func extractShopify(h http.Header, body []byte, receivedAt time.Time) ([]Event, 
 	occurred := receivedAt
 	if t, ok := rfc3339(header(h, "X-Shopify-Triggered-At")); ok {
 		occurred = t
-	} else if t, ok := rfc3339(str(gjson.GetBytes(body, "updated_at"))); ok {
+	} else if t, ok := rfc3339(str(vals[0])); ok {
 		occurred = t
 	}
-	return []Event{{ID: id, Type: typ, OccurredAt: occurred, Body: body, ContentType: ctJSON}}, nil
+	return []Event{{ID: id, Type: typ, OccurredAt: occurred, Body: body, ContentType: ctJSON, JSON: embeddable}}, nil
 }

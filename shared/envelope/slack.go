@@ -4,8 +4,6 @@ import (
 	"net/http"
 	"net/url"
 	"time"
-
-	"github.com/tidwall/gjson"
 )
 
 // Slack event types given to requests that are not Events API callbacks.
@@ -40,19 +38,20 @@ func extractSlack(_ http.Header, body []byte, receivedAt time.Time) ([]Event, er
 	switch {
 	case form.Has("payload"):
 		payload := []byte(form.Get("payload"))
-		if err := jsonObject(ProviderSlack, payload); err != nil {
+		vals, embeddable, err := jsonObject(ProviderSlack, payload, "type", "trigger_id")
+		if err != nil {
 			return nil, err
 		}
-		typ := str(gjson.GetBytes(payload, "type"))
+		typ := str(vals[0])
 		if typ == "" {
 			return nil, unparseable(ProviderSlack, "interactive payload without type")
 		}
-		id := str(gjson.GetBytes(payload, "trigger_id"))
+		id := str(vals[1])
 		if id == "" {
 			id = BodyHash(payload)
 		}
 		return []Event{{ID: id, Type: SlackTypeInteractivePrefix + typ, OccurredAt: receivedAt,
-			Body: payload, ContentType: ctJSON}}, nil
+			Body: payload, ContentType: ctJSON, JSON: embeddable}}, nil
 	case form.Get("command") != "":
 		id := form.Get("trigger_id")
 		if id == "" {
@@ -66,27 +65,28 @@ func extractSlack(_ http.Header, body []byte, receivedAt time.Time) ([]Event, er
 }
 
 func slackEventsAPI(body []byte, receivedAt time.Time) ([]Event, error) {
-	if err := jsonObject(ProviderSlack, body); err != nil {
+	vals, embeddable, err := jsonObject(ProviderSlack, body, "type", "event_time", "event_id", "event")
+	if err != nil {
 		return nil, err
 	}
-	typ := str(gjson.GetBytes(body, "type"))
+	typ := str(vals[0])
 	if typ == "" {
 		return nil, unparseable(ProviderSlack, "missing type")
 	}
 	occurred := receivedAt
-	if t, ok := unixSeconds(gjson.GetBytes(body, "event_time")); ok {
+	if t, ok := unixSeconds(vals[1]); ok {
 		occurred = t
 	}
 	if typ != "event_callback" {
-		return []Event{{ID: BodyHash(body), Type: typ, OccurredAt: occurred, Body: body, ContentType: ctJSON}}, nil
+		return []Event{{ID: BodyHash(body), Type: typ, OccurredAt: occurred, Body: body, ContentType: ctJSON, JSON: embeddable}}, nil
 	}
-	id := str(gjson.GetBytes(body, "event_id"))
+	id := str(vals[2])
 	if id == "" {
 		return nil, unparseable(ProviderSlack, "event_callback without event_id")
 	}
-	inner := str(gjson.GetBytes(body, "event.type"))
+	inner := str(vals[3].Get("type"))
 	if inner == "" {
 		return nil, unparseable(ProviderSlack, "event_callback without event.type")
 	}
-	return []Event{{ID: id, Type: inner, OccurredAt: occurred, Body: body, ContentType: ctJSON}}, nil
+	return []Event{{ID: id, Type: inner, OccurredAt: occurred, Body: body, ContentType: ctJSON, JSON: embeddable}}, nil
 }

@@ -3,17 +3,16 @@ package envelope
 import (
 	"net/http"
 	"time"
-
-	"github.com/tidwall/gjson"
 )
 
 // extractTrello reads action.id, action.type (e.g. "updateCard") and
 // action.date of a Trello webhook ({"action": {...}, "model": {...}}).
 func extractTrello(_ http.Header, body []byte, receivedAt time.Time) ([]Event, error) {
-	if err := jsonObject(ProviderTrello, body); err != nil {
+	vals, embeddable, err := jsonObject(ProviderTrello, body, "action")
+	if err != nil {
 		return nil, err
 	}
-	action := gjson.GetBytes(body, "action")
+	action := vals[0]
 	if !action.IsObject() {
 		return nil, unparseable(ProviderTrello, "missing action")
 	}
@@ -29,5 +28,5 @@ func extractTrello(_ http.Header, body []byte, receivedAt time.Time) ([]Event, e
 	if t, ok := rfc3339(str(action.Get("date"))); ok {
 		occurred = t
 	}
-	return []Event{{ID: id, Type: typ, OccurredAt: occurred, Body: body, ContentType: ctJSON}}, nil
+	return []Event{{ID: id, Type: typ, OccurredAt: occurred, Body: body, ContentType: ctJSON, JSON: embeddable}}, nil
 }

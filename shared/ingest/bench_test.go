@@ -87,7 +87,8 @@ func BenchmarkIngestCoreStripe2KB(b *testing.B) {
 			b.Fatal(err)
 		}
 		e := envelope.Envelope{V: envelope.Version, ID: "01JBENCH", Provider: "stripe", EventID: evs[0].ID,
-			Type: evs[0].Type, OccurredAt: evs[0].OccurredAt, ReceivedAt: now, Queue: envelope.QueuePayments, Body: evs[0].Body}
+			Type: evs[0].Type, OccurredAt: evs[0].OccurredAt, ReceivedAt: now, Queue: envelope.QueuePayments, Body: evs[0].Body,
+			BodyJSON: evs[0].JSON}
 		if _, err := envelope.Encode(e); err != nil {
 			b.Fatal(err)
 		}

@@ -272,7 +272,7 @@ func (h *Handler) envelopes(r Request, now time.Time) ([]envelope.Envelope, stri
 			V: envelope.Version, ID: h.newID(now), Provider: r.Provider,
 			EventID: ev.ID, Type: ev.Type, OccurredAt: ev.OccurredAt, ReceivedAt: now,
 			ContentType: contentType, Headers: ev.Headers,
-			Queue: envelope.Route(r.Provider, ev.Type), Body: ev.Body, Invalid: invalid,
+			Queue: envelope.Route(r.Provider, ev.Type), Body: ev.Body, BodyJSON: ev.JSON, Invalid: invalid,
 		}
 		if ev.ContentType != "" {
 			e.ContentType = ev.ContentType
