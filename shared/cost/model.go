@@ -10,12 +10,22 @@ import (
 // write (an UpdateItem counts the larger of the before and after images),
 // doubled when the item carries the gsi1 key (projection ALL: the index
 // takes a write of the same size). gsi1 is sparse: only the kinds that are
-// listed carry gsi1pk (the notifications log, endpoints, delivery attempts),
-// so GSI is true only for those writes in the typical mix.
+// listed carry gsi1pk (endpoints, delivery attempts; the dev server's
+// notifications log), so GSI is true only for the attempts in the typical mix.
+//
+// A measured write (Count > 0, from Measured) carries its own write units per
+// message, table and index, as TestMeasureWrites billed them.
 type Write struct {
 	What string
-	KB   float64 // item size
+	Kind string  // the store kind written ("archive", "payment", ...), when known
+	KB   float64 // item size (for a measured write: the mean billed size)
 	GSI  bool
+	// Count is the writes per message of a measured write (0: one write of
+	// KB, units computed from it); TableWRU and IndexWRU its measured units
+	// per message.
+	Count    float64
+	TableWRU float64
+	IndexWRU float64
 	// RetainMonths is how long the item stays (its TTL) when every webhook
 	// adds one; 0 for entity records, which are overwritten in place and are
 	// the product's data rather than a cost of the pipeline.
@@ -25,6 +35,9 @@ type Write struct {
 // StoredKBMonths is the storage w occupies (table and index copies).
 func (w Write) StoredKBMonths() float64 {
 	kb := w.KB
+	if w.Count > 0 {
+		kb *= w.Count
+	}
 	if w.GSI {
 		kb *= 2
 	}
@@ -33,6 +46,9 @@ func (w Write) StoredKBMonths() float64 {
 
 // WRU is the write request units of w.
 func (w Write) WRU() float64 {
+	if w.Count > 0 {
+		return w.TableWRU + w.IndexWRU
+	}
 	n := math.Ceil(w.KB)
 	if n < 1 {
 		n = 1

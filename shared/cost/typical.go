@@ -1,5 +1,7 @@
 package cost
 
+import "strings"
+
 // Target is the issue's aim: all-in cost per million webhooks.
 const Target = 3.00
 
@@ -27,40 +29,69 @@ const (
 	measWarmDelivererMS = 0.89
 )
 
-// item sizes (KB) and retention (months) of what the pipeline writes.
+// Retention (months) of what the pipeline writes.
 const (
-	recordKB       = 2   // an entity record with one event in its outbox
-	noteKB         = 1   // each of a notification's two items
-	relayNoteKB    = 3   // a raw forward's notification items carry the ~2 KB body
-	archiveKB      = 2.7 // the archived envelope (≈ measEnvelopeBytes)
-	archiveAliasKB = 0.3 // provider event id → envelope id
-	markerKB       = 0.3 // a delivery's "delivered" marker
-	attemptKB      = 1   // an attempt record with its response snippet
-	archiveMonths  = 7.0 / 30
-	logTTLMonths   = 1 // notify.LogTTL, 30 days
+	archiveMonths = 7.0 / 30 // process.DefaultArchiveTTL
+	logTTLMonths  = 1        // notify.LogTTL, 30 days
 )
 
 func storeMS(calls float64) float64 { return calls * estDynamoMS }
 
-// stateful is a processor class that reads a record, writes it with its
-// outbox, sends the notification, appends it, clears the outbox and
-// archives the envelope. gsi1 is sparse (dynamostore.ListKinds): only the
-// notification items are indexed; records and archive items are read by key.
-func stateful(name string, share, reads float64) Class {
+// measuredClass returns the measured figures of function name (Measured,
+// written by TestMeasureWrites).
+func measuredClass(name string) MeasuredClass {
+	for _, c := range Measured {
+		if c.Name == name {
+			return c
+		}
+	}
+	panic("cost: no measured figures for " + name + ": run TestMeasureWrites with -update")
+}
+
+// itemNames describe the measured items by store kind.
+var itemNames = map[string]string{
+	"archive":          "archive envelope",
+	"archive-event":    "archive alias",
+	"delivered":        "delivered marker",
+	"delivery-attempt": "attempt",
+}
+
+// writesOf turns measured writes into the model's: the items that expire
+// (archive, delivery log) are stored until their TTL.
+func writesOf(c MeasuredClass) (ws []Write, perMessage float64) {
+	for _, m := range c.Writes {
+		kind, rest, _ := strings.Cut(m.Item, " ")
+		_, op, _ := strings.Cut(rest, " ")
+		what := itemNames[kind]
+		if what == "" {
+			what = kind + " record"
+		}
+		w := Write{What: what + " (" + op + ")", Kind: kind, KB: m.Bytes / 1024, GSI: m.IndexWRU > 0,
+			Count: m.PerUnit, TableWRU: m.TableWRU, IndexWRU: m.IndexWRU}
+		switch kind {
+		case "archive", "archive-event":
+			w.RetainMonths = archiveMonths
+		case "delivered", "delivery-attempt":
+			w.RetainMonths = logTTLMonths
+		}
+		ws = append(ws, w)
+		perMessage += m.PerUnit
+	}
+	return ws, perMessage
+}
+
+// processor is a processor class from its measurement: its reads (by key),
+// its measured writes and notifications. gsi1 is sparse
+// (dynamostore.ListKinds): the processors write no index entry.
+func processor(name string, share, reads float64) Class {
+	m := measuredClass(name)
+	ws, writes := writesOf(m)
 	return Class{
 		Name: name, Share: share,
-		// reads + Put + 2 notification items + ClearOutbox + 2 archive items.
-		ProcessorMS:     storeMS(reads+6) + estSQSSendMS,
+		ProcessorMS:     storeMS(reads+writes) + estSQSSendMS*m.Notifications,
 		ConsistentReads: reads,
-		Notifications:   1,
-		Writes: []Write{
-			{What: "record (conditional Put)", KB: recordKB},
-			{What: "notification item", KB: noteKB, GSI: true, RetainMonths: logTTLMonths},
-			{What: "notification type item", KB: noteKB, GSI: true, RetainMonths: logTTLMonths},
-			{What: "ClearOutbox (UpdateItem, larger image)", KB: recordKB},
-			{What: "archive envelope", KB: archiveKB, RetainMonths: archiveMonths},
-			{What: "archive alias", KB: archiveAliasKB, RetainMonths: archiveMonths},
-		},
+		Notifications:   m.Notifications,
+		Writes:          ws,
 	}
 }
 
@@ -68,25 +99,20 @@ func stateful(name string, share, reads float64) Class {
 // inventory, 20% leads, 15% relay, each event subscribed by one endpoint,
 // 2 KB bodies, queues busy enough that batches are full.
 func Typical() Inputs {
-	relay := Class{
-		Name: "relay", Share: 0.15,
-		ProcessorMS:   storeMS(4) + estSQSSendMS, // 2 notification items + 2 archive items
-		Notifications: 1,
-		Writes: []Write{
-			{What: "notification item", KB: relayNoteKB, GSI: true, RetainMonths: logTTLMonths},
-			{What: "notification type item", KB: relayNoteKB, GSI: true, RetainMonths: logTTLMonths},
-			{What: "archive envelope", KB: archiveKB, RetainMonths: archiveMonths},
-			{What: "archive alias", KB: archiveAliasKB, RetainMonths: archiveMonths},
-		},
+	mix := []Class{
+		processor("payments", 0.40, 2), // the payment, then the customer's subscription
+		processor("inventory", 0.25, 1),
+		processor("leads", 0.20, 1),
+		processor("relay", 0.15, 0.33), // a chat record for a third of relay events
 	}
+	notes := 0.0
+	for _, c := range mix {
+		notes += c.Share * c.Notifications
+	}
+	delivererWrites, _ := writesOf(measuredClass("deliverer"))
 	return Inputs{
-		Prices: ListPrices,
-		Mix: []Class{
-			stateful("payments", 0.40, 2), // the payment, then the customer's subscription
-			stateful("inventory", 0.25, 1),
-			stateful("leads", 0.20, 1),
-			relay,
-		},
+		Prices:   ListPrices,
+		Mix:      mix,
 		MemoryMB: 256,
 		Batch:    10,
 		Ingest:   FunctionTime{PerMessageMS: measWarmIngestMS + measIngestCPUMS + estSQSSendMS, Source: "RIE warm + SDK bench CPU + SendMessage estimate"},
@@ -94,29 +120,28 @@ func Typical() Inputs {
 		// queue calls); the dynalite benchmark (3.2–8.6 ms per message)
 		// measures less because its notifications go to an in-memory sink
 		// and the emulator is on loopback.
-		Processor:                FunctionTime{PerInvocationMS: measWarmProcessorMS},
-		FanOut:                   FunctionTime{PerInvocationMS: measWarmFanOutMS, PerMessageMS: estSQSSendMS},
-		Deliverer:                FunctionTime{PerInvocationMS: measWarmDelivererMS, PerMessageMS: storeMS(3) + estEndpointMS},
-		EndpointsPerEvent:        1,
+		Processor: FunctionTime{PerInvocationMS: measWarmProcessorMS},
+		FanOut:    FunctionTime{PerInvocationMS: measWarmFanOutMS, PerMessageMS: estSQSSendMS},
+		Deliverer: FunctionTime{PerInvocationMS: measWarmDelivererMS, PerMessageMS: storeMS(3) + estEndpointMS},
+		// One delivery per webhook on average (issue 7: each webhook
+		// subscribed by one endpoint), however many events it emits.
+		EndpointsPerEvent:        1 / notes,
 		DelivererConsistentReads: 1, // Delivered: GetItem of the marker
-		DelivererWrites: []Write{
-			{What: "delivered marker", KB: markerKB, RetainMonths: logTTLMonths},    // read by key
-			{What: "attempt", KB: attemptKB, GSI: true, RetainMonths: logTTLMonths}, // listed (delivery log)
-		},
-		EnvelopeKB:             measEnvelopeBytes / 1024.0,
-		NotificationKB:         1.5,
-		DeliveryKB:             2,
-		OutboundKB:             2.5,
-		IngestLogBytes:         measIngestLogBytes,
-		ConsumerLogBytes:       512,
-		PlatformLogBytes:       400,
-		LogRetentionMonths:     1, // infra default logRetentionDays 30
-		ClaimCheckShare:        0.001,
-		ClaimCheckKB:           300,
-		ClaimRetainMonths:      1,
-		SecretCallsPerMonth:    2 * 3 * 8640, // 2 warm ingest environments × 3 providers × one call per 5 min
-		ReferenceWebhooksMonth: 1e6,
-		Secrets:                3,
+		DelivererWrites:          delivererWrites,
+		EnvelopeKB:               measEnvelopeBytes / 1024.0,
+		NotificationKB:           1.5,
+		DeliveryKB:               2,
+		OutboundKB:               2.5,
+		IngestLogBytes:           measIngestLogBytes,
+		ConsumerLogBytes:         512,
+		PlatformLogBytes:         400,
+		LogRetentionMonths:       1, // infra default logRetentionDays 30
+		ClaimCheckShare:          0.001,
+		ClaimCheckKB:             300,
+		ClaimRetainMonths:        1,
+		SecretCallsPerMonth:      2 * 3 * 8640, // 2 warm ingest environments × 3 providers × one call per 5 min
+		ReferenceWebhooksMonth:   1e6,
+		Secrets:                  3,
 		// Ingest: 3 metrics × (3 providers + "unknown"); processors: 2 × 4;
 		// deliverer: 3.
 		CustomMetrics: 3*4 + 2*4 + 3,
@@ -143,12 +168,15 @@ var Variants = []Variant{
 	}},
 	{"Lambda function URL instead of API Gateway (no per-request fee)", func(in *Inputs) { in.Prices.APIGatewayHTTPPerRequest = 0 }},
 	{"quiet queues: one message per batch", func(in *Inputs) { in.Batch = 1 }},
-	{"two endpoints per event", func(in *Inputs) { in.EndpointsPerEvent = 2 }},
+	{"two endpoints per event", func(in *Inputs) { in.EndpointsPerEvent *= 2 }},
 	{"dense gsi1: every item indexed (before dynamostore.ListKinds)", func(in *Inputs) {
 		dense := func(ws []Write) []Write {
 			ws = append([]Write(nil), ws...)
 			for j := range ws {
 				ws[j].GSI = true
+				if ws[j].Count > 0 {
+					ws[j].IndexWRU = ws[j].TableWRU
+				}
 			}
 			return ws
 		}
@@ -161,7 +189,7 @@ var Variants = []Variant{
 		for i := range in.Mix {
 			var ws []Write
 			for _, w := range in.Mix[i].Writes {
-				if w.What != "archive envelope" && w.What != "archive alias" {
+				if w.Kind != "archive" && w.Kind != "archive-event" {
 					ws = append(ws, w)
 				}
 			}

@@ -27,6 +27,7 @@ import (
 	"github.com/hookstack/hookstack/shared/blob/s3blob"
 	"github.com/hookstack/hookstack/shared/envelope"
 	"github.com/hookstack/hookstack/shared/notify/notifystore"
+	"github.com/hookstack/hookstack/shared/process"
 	"github.com/hookstack/hookstack/shared/queue"
 	"github.com/hookstack/hookstack/shared/queue/localq"
 	"github.com/hookstack/hookstack/shared/queue/sqsq"
@@ -493,8 +494,10 @@ func openAWS(ctx context.Context, o Options, deliveryReceives int) (*backend, er
 	b := &backend{
 		kind:  BackendAWS,
 		queue: sqsDeadLetters{Queue: sqsq.New(sqsClient, urls), byHand: plan.endpoints[svcSQS] != ""},
-		// The dev server lists endpoints and delivery attempts (records: Get only).
-		store: dynamostore.New(ddbClient, plan.table, dynamostore.ListKinds(notifystore.ListedKinds...)),
+		// The dev server lists endpoints and delivery attempts (records: Get
+		// only) and writes records as the processor Lambdas do.
+		store: dynamostore.New(ddbClient, plan.table,
+			append([]dynamostore.Option{dynamostore.ListKinds(notifystore.ListedKinds...)}, process.StoreOptions...)...),
 	}
 	if plan.bucket != "" {
 		b.blobs = s3blob.New(s3Client, plan.bucket)

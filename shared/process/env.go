@@ -44,6 +44,13 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	return cfg, nil
 }
 
+// StoreOptions configure the processors' dynamostore: they only Get their
+// records and the archive, so no dynamostore.ListKinds (none of their writes
+// touches gsi1), and the archive, which only Hookstack reads, is packed
+// (about one write unit per envelope instead of three). Every writer of
+// processor records on DynamoDB uses them.
+var StoreOptions = []dynamostore.Option{dynamostore.PackKinds(KindArchive)}
+
 // FromEnv builds processor name's handler for its Lambda from the
 // stack's environment, once at start-up: SQS for its queue, its DLQ and
 // the notifications queue (HOOKSTACK_QUEUE_URL_<NAME>, _<NAME>_DLQ,
@@ -76,11 +83,9 @@ func FromEnv(ctx context.Context, name string, getenv func(string) string, log *
 	if err != nil {
 		return nil, err
 	}
-	// The processors only Get their records and the archive: no
-	// dynamostore.ListKinds, so none of their writes touches gsi1.
 	deps := Deps{
 		Queue:  sqsq.New(sqs.NewFromConfig(awsCfg), urls),
-		Store:  dynamostore.New(dynamodb.NewFromConfig(awsCfg), table),
+		Store:  dynamostore.New(dynamodb.NewFromConfig(awsCfg), table, StoreOptions...),
 		Logger: log,
 		// The replay archive (HOOKSTACK_ARCHIVE_TTL, default 7 days).
 		ArchiveTTL: archiveTTL,

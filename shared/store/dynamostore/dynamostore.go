@@ -2,7 +2,9 @@
 // (HOOKSTACK_TABLE): partition key pk, sort key sk, GSI gsi1 on
 // gsi1pk/gsi1sk (projection ALL), TTL attribute expires_at. Every write is a
 // single conditional PutItem or UpdateItem — no transactions. The item
-// layout is in ../README.md.
+// layout is in ../README.md; records are written compact (codec.go: short
+// attribute names, the document and outbox packed) so that a typical one
+// costs one write unit, and items of the previous layout are still read.
 //
 // gsi1 is sparse: a record carries gsi1pk/gsi1sk (and so costs an index
 // write) only when its kind is listed (ListKinds, ListAll); the
@@ -56,6 +58,7 @@ type Store struct {
 	// listAll.
 	listed  map[string]bool
 	listAll bool
+	packed  map[string]bool // PackKinds
 }
 
 var _ store.Store = (*Store)(nil)
@@ -81,6 +84,21 @@ func ListKinds(kinds ...string) Option {
 // contract suite and tools that list arbitrary kinds need.
 func ListAll() Option { return func(s *Store) { s.listAll = true } }
 
+// PackKinds stores the documents of these kinds packed (compressed binary,
+// codec.go) instead of as JSON text: for internal kinds, such as the replay
+// archive, that only Hookstack reads, where the smaller item is a cheaper
+// write. Readers need no option: they read either form. Options add up.
+func PackKinds(kinds ...string) Option {
+	return func(s *Store) {
+		if s.packed == nil {
+			s.packed = map[string]bool{}
+		}
+		for _, k := range kinds {
+			s.packed[k] = true
+		}
+	}
+}
+
 // New returns the store on table. Without options no record kind is indexed
 // (only the notifications log): pass ListKinds with every kind any user of
 // the table lists.
@@ -94,26 +112,6 @@ func New(client *dynamodb.Client, table string, opts ...Option) *Store {
 
 // Listable reports whether records of kind are indexed in gsi1.
 func (s *Store) Listable(kind string) bool { return s.listAll || s.listed[kind] }
-
-// recordItem is a record's item.
-type recordItem struct {
-	PK        string       `dynamodbav:"pk"`
-	SK        string       `dynamodbav:"sk"`
-	Kind      string       `dynamodbav:"kind"`
-	Key       string       `dynamodbav:"key"`
-	Rev       int64        `dynamodbav:"rev"`
-	Data      string       `dynamodbav:"data"`
-	UpdatedAt string       `dynamodbav:"updated_at"`
-	Outbox    []outboxItem `dynamodbav:"outbox,omitempty"`
-	GSI1PK    string       `dynamodbav:"gsi1pk,omitempty"` // only for listed kinds
-	GSI1SK    string       `dynamodbav:"gsi1sk,omitempty"`
-	ExpiresAt int64        `dynamodbav:"expires_at,omitempty"`
-}
-
-type outboxItem struct {
-	ID   string `dynamodbav:"id"`
-	Body string `dynamodbav:"body"`
-}
 
 // noteItem is one of a notification's two items.
 type noteItem struct {
@@ -154,23 +152,6 @@ func timeOrZero(sec int64) time.Time {
 		return time.Time{}
 	}
 	return time.Unix(sec, 0).UTC()
-}
-
-func (it recordItem) record() (store.Record, error) {
-	updated, err := store.ParseSortTime(it.UpdatedAt)
-	if err != nil {
-		return store.Record{}, err
-	}
-	r := store.Record{
-		Kind: it.Kind, Key: it.Key, Rev: it.Rev,
-		Data:      []byte(it.Data),
-		UpdatedAt: updated,
-		ExpiresAt: timeOrZero(it.ExpiresAt),
-	}
-	for _, e := range it.Outbox {
-		r.Outbox = append(r.Outbox, store.OutboxEvent{ID: e.ID, Body: []byte(e.Body)})
-	}
-	return r, nil
 }
 
 func (it noteItem) notification() (store.Notification, error) {
@@ -232,16 +213,12 @@ func (s *Store) Get(ctx context.Context, kind, key string) (store.Record, error)
 	if out.Item == nil {
 		return store.Record{}, fmt.Errorf("dynamostore %s: %w", op, store.ErrNotFound)
 	}
-	var it recordItem
-	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
+	r, err := decodeRecord(out.Item)
+	if err != nil {
 		return store.Record{}, fmt.Errorf("dynamostore %s: decode: %w", op, err)
 	}
-	if store.Expired(timeOrZero(it.ExpiresAt), s.now()) {
+	if store.Expired(r.ExpiresAt, s.now()) {
 		return store.Record{}, fmt.Errorf("dynamostore %s: %w (expired)", op, store.ErrNotFound)
-	}
-	r, err := it.record()
-	if err != nil {
-		return store.Record{}, fmt.Errorf("dynamostore %s: %w", op, err)
 	}
 	return r, nil
 }
@@ -262,27 +239,10 @@ func (s *Store) Put(ctx context.Context, r store.Record, expectRev int64) (int64
 	if updated.IsZero() {
 		updated = now
 	}
-	it := recordItem{
-		PK: RecordPK(r.Kind, r.Key), SK: SKState,
-		Kind: r.Kind, Key: r.Key,
-		Rev:       expectRev + 1,
-		Data:      string(r.Data),
-		UpdatedAt: store.SortTime(updated),
-		ExpiresAt: unixOrZero(r.ExpiresAt),
-	}
-	if s.Listable(r.Kind) {
-		it.GSI1PK, it.GSI1SK = r.Kind, it.UpdatedAt+"#"+r.Key
-	}
-	for _, e := range r.Outbox {
-		it.Outbox = append(it.Outbox, outboxItem{ID: e.ID, Body: string(e.Body)})
-	}
-	av, err := attributevalue.MarshalMap(it)
-	if err != nil {
-		return 0, fmt.Errorf("dynamostore %s: encode: %w", op, err)
-	}
+	av := encodeRecord(r, expectRev+1, updated, s.Listable(r.Kind), s.packed[r.Kind])
 	cond := absent(now)
 	if expectRev > 0 {
-		cond = expression.Name("rev").Equal(expression.Value(expectRev)).And(notExpired(now))
+		cond = expression.Name(AttrRev).Equal(expression.Value(expectRev)).And(notExpired(now))
 	}
 	expr, err := expression.NewBuilder().WithCondition(cond).Build()
 	if err != nil {
@@ -301,19 +261,20 @@ func (s *Store) Put(ctx context.Context, r store.Record, expectRev int64) (int64
 	if err != nil {
 		return 0, fail(op, err)
 	}
-	return it.Rev, nil
+	return expectRev + 1, nil
 }
 
-// ClearOutbox implements store.Store: one UpdateItem (SET rev, REMOVE
-// outbox) conditional on the revision.
+// ClearOutbox implements store.Store: one UpdateItem (SET rev, REMOVE the
+// outbox of either layout) conditional on the revision.
 func (s *Store) ClearOutbox(ctx context.Context, kind, key string, rev int64) (int64, error) {
 	if err := checkKindKey(kind, key); err != nil {
 		return 0, fmt.Errorf("dynamostore clear outbox: %w", err)
 	}
 	op := fmt.Sprintf("clear outbox %s %q at rev %d", kind, key, rev)
 	now := s.now()
-	cond := expression.Name("rev").Equal(expression.Value(rev)).And(notExpired(now))
-	upd := expression.Set(expression.Name("rev"), expression.Value(rev+1)).Remove(expression.Name("outbox"))
+	cond := expression.Name(AttrRev).Equal(expression.Value(rev)).And(notExpired(now))
+	upd := expression.Set(expression.Name(AttrRev), expression.Value(rev+1)).
+		Remove(expression.Name(AttrOutbox)).Remove(expression.Name(legacyOutbox))
 	expr, err := expression.NewBuilder().WithCondition(cond).WithUpdate(upd).Build()
 	if err != nil {
 		return 0, fmt.Errorf("dynamostore %s: build expression: %w", op, err)
@@ -394,13 +355,9 @@ func (s *Store) List(ctx context.Context, kind string, limit int) ([]store.Recor
 	}
 	out := []store.Record{}
 	err := s.query(ctx, "list "+kind, kind, store.ClampLimit(limit), func(av map[string]types.AttributeValue) error {
-		var it recordItem
-		if err := attributevalue.UnmarshalMap(av, &it); err != nil {
-			return fmt.Errorf("decode: %w", err)
-		}
-		r, err := it.record()
+		r, err := decodeRecord(av)
 		if err != nil {
-			return err
+			return fmt.Errorf("decode: %w", err)
 		}
 		out = append(out, r)
 		return nil
@@ -530,9 +487,9 @@ func (s *Store) Scan(ctx context.Context, kind string) ([]store.Record, error) {
 	p := dynamodb.NewScanPaginator(s.client, &dynamodb.ScanInput{
 		TableName:                 aws.String(s.table),
 		ConsistentRead:            aws.Bool(true),
-		FilterExpression:          aws.String("#kind = :kind AND #sk = :state"),
-		ExpressionAttributeNames:  map[string]string{"#kind": "kind", "#sk": AttrSK},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":kind": &types.AttributeValueMemberS{Value: kind}, ":state": &types.AttributeValueMemberS{Value: SKState}},
+		FilterExpression:          aws.String("begins_with(#pk, :prefix) AND #sk = :state"),
+		ExpressionAttributeNames:  map[string]string{"#pk": AttrPK, "#sk": AttrSK},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":prefix": &types.AttributeValueMemberS{Value: RecordPK(kind, "")}, ":state": &types.AttributeValueMemberS{Value: SKState}},
 	})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
@@ -540,16 +497,12 @@ func (s *Store) Scan(ctx context.Context, kind string) ([]store.Record, error) {
 			return nil, fmt.Errorf("dynamostore scan %s: %w", kind, err)
 		}
 		for _, av := range page.Items {
-			var it recordItem
-			if err := attributevalue.UnmarshalMap(av, &it); err != nil {
+			r, err := decodeRecord(av)
+			if err != nil {
 				return nil, fmt.Errorf("dynamostore scan %s: decode: %w", kind, err)
 			}
-			if store.Expired(timeOrZero(it.ExpiresAt), now) {
+			if store.Expired(r.ExpiresAt, now) {
 				continue
-			}
-			r, err := it.record()
-			if err != nil {
-				return nil, err
 			}
 			out = append(out, r)
 		}

@@ -321,3 +321,111 @@ func TestScanFindsUnindexedKinds(t *testing.T) {
 		t.Fatalf("scan = %v", keys)
 	}
 }
+
+// A table written by the previous version: its items (long attribute names,
+// the document as a string, the outbox as a list) are read, listed, cleared
+// and overwritten by this one.
+func TestLegacyItems(t *testing.T) {
+	client, table := dynamotest.Table(t)
+	st := dynamostore.New(client, table, dynamostore.ListKinds("payment"))
+	s := func(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
+	item := map[string]types.AttributeValue{
+		"pk": s("payment#pi_old"), "sk": s("state"), "kind": s("payment"), "key": s("pi_old"),
+		"rev": &types.AttributeValueMemberN{Value: "4"}, "data": s(`{"id": "pi_old"}`),
+		"updated_at": s("2026-01-06T12:00:00.000000000Z"),
+		"gsi1pk":     s("payment"), "gsi1sk": s("2026-01-06T12:00:00.000000000Z#pi_old"),
+		"outbox": &types.AttributeValueMemberL{Value: []types.AttributeValue{&types.AttributeValueMemberM{Value: map[string]types.AttributeValue{"id": s("e1"), "body": s(`{"type": "payment.succeeded"}`)}}}},
+	}
+	if _, err := client.PutItem(t.Context(), &dynamodb.PutItemInput{TableName: aws.String(table), Item: item}); err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	t.Run("get", func(t *testing.T) {
+		r, err := st.Get(ctx, "payment", "pi_old")
+		if err != nil || r.Rev != 4 || string(r.Data) != `{"id": "pi_old"}` || len(r.Outbox) != 1 || string(r.Outbox[0].Body) != `{"type": "payment.succeeded"}` {
+			t.Fatalf("Get = %+v, %v", r, err)
+		}
+	})
+	t.Run("list and scan", func(t *testing.T) {
+		l, err := st.List(ctx, "payment", 10)
+		if err != nil || len(l) != 1 || l[0].Key != "pi_old" {
+			t.Fatalf("List = %+v, %v", l, err)
+		}
+		sc, err := st.Scan(ctx, "payment")
+		if err != nil || len(sc) != 1 || sc[0].Key != "pi_old" {
+			t.Fatalf("Scan = %+v, %v", sc, err)
+		}
+	})
+	t.Run("clear outbox", func(t *testing.T) {
+		rev, err := st.ClearOutbox(ctx, "payment", "pi_old", 4)
+		if err != nil || rev != 5 {
+			t.Fatalf("ClearOutbox = %d, %v", rev, err)
+		}
+		r, err := st.Get(ctx, "payment", "pi_old")
+		if err != nil || r.Rev != 5 || len(r.Outbox) != 0 {
+			t.Fatalf("after clear: %+v, %v", r, err)
+		}
+	})
+	t.Run("put over it writes the compact layout", func(t *testing.T) {
+		if _, err := st.Put(ctx, store.Record{Kind: "payment", Key: "pi_old", Data: json.RawMessage(`{"id": "pi_old", "n": 2}`)}, 5); err != nil {
+			t.Fatal(err)
+		}
+		out, err := client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(table), Key: map[string]types.AttributeValue{"pk": s("payment#pi_old"), "sk": s("state")}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, gone := range []string{"kind", "key", "updated_at", "outbox"} {
+			if _, ok := out.Item[gone]; ok {
+				t.Errorf("attribute %s of the previous layout kept", gone)
+			}
+		}
+		// A synced record's document stays readable JSON text.
+		if d, ok := out.Item[dynamostore.AttrDataText].(*types.AttributeValueMemberS); !ok || d.Value != `{"id": "pi_old", "n": 2}` {
+			t.Errorf("data = %#v, want the document as JSON text", out.Item[dynamostore.AttrDataText])
+		}
+		r, err := st.Get(ctx, "payment", "pi_old")
+		if err != nil || r.Rev != 6 || string(r.Data) != `{"id": "pi_old", "n": 2}` {
+			t.Fatalf("after put: %+v, %v", r, err)
+		}
+	})
+}
+
+// PackKinds: the documents of packed kinds are stored compressed (binary d),
+// those of other kinds as JSON text (data); a store without the option reads
+// both.
+func TestPackKinds(t *testing.T) {
+	client, table := dynamotest.Table(t)
+	writer := dynamostore.New(client, table, dynamostore.PackKinds("archive"))
+	reader := dynamostore.New(client, table)
+	doc := json.RawMessage(`{"v":1,"id":"01J","provider":"stripe","queue":"payments","body_json":{"id":"evt_1","object":"event"}}`)
+	for _, tc := range []struct {
+		kind   string
+		attr   string
+		absent string
+	}{
+		{"archive", dynamostore.AttrData, dynamostore.AttrDataText},
+		{"payment", dynamostore.AttrDataText, dynamostore.AttrData},
+	} {
+		t.Run(tc.kind, func(t *testing.T) {
+			if _, err := writer.Put(t.Context(), store.Record{Kind: tc.kind, Key: "k1", Data: doc}, 0); err != nil {
+				t.Fatal(err)
+			}
+			out, err := client.GetItem(t.Context(), &dynamodb.GetItemInput{TableName: aws.String(table),
+				Key: map[string]types.AttributeValue{
+					"pk": &types.AttributeValueMemberS{Value: tc.kind + "#k1"}, "sk": &types.AttributeValueMemberS{Value: "state"}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, ok := out.Item[tc.attr]; !ok {
+				t.Errorf("no %s attribute: %v", tc.attr, out.Item)
+			}
+			if _, ok := out.Item[tc.absent]; ok {
+				t.Errorf("unexpected %s attribute", tc.absent)
+			}
+			r, err := reader.Get(t.Context(), tc.kind, "k1")
+			if err != nil || string(r.Data) != string(doc) {
+				t.Fatalf("Get = %s, %v", r.Data, err)
+			}
+		})
+	}
+}
