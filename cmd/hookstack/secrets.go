@@ -20,7 +20,7 @@ import (
 )
 
 // ingestSecretTTL is how long the ingest function caches a secret
-// (secrets.NewManager's default TTL, as awsbackend.Secrets builds it).
+// (secrets.NewManager's default TTL, as awsingest.Secrets builds it).
 const ingestSecretTTL = "5 minutes"
 
 const backendRule = `Where: --local edits the dev server's <data>/secrets.json (--data, default .hookstack);

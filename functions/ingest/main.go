@@ -9,12 +9,12 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
-	"github.com/hookstack/hookstack/shared/awsbackend"
+	"github.com/hookstack/hookstack/shared/awsbackend/awsingest"
 )
 
 func main() {
 	log := lambdacontext.NewLogger()
-	h, err := awsbackend.Ingest(context.Background(), os.Getenv, log)
+	h, err := awsingest.Ingest(context.Background(), os.Getenv, log)
 	if err != nil {
 		log.Error("ingest start-up failed", "error", err.Error())
 		os.Exit(1)

@@ -1,32 +1,35 @@
-// Package awsbackend builds the AWS adapters (SQS, S3, Secrets Manager) from
-// the environment the stack sets, once, at Lambda start-up (or for
-// `hookstack dev --aws`). AWS_ENDPOINT_URL and the per-service
-// AWS_ENDPOINT_URL_<SERVICE> variables point the SDK at emulators.
+// Package awsbackend builds the AWS adapters (SQS, S3) from the environment
+// the stack sets, once, at Lambda start-up (or for `hookstack dev --aws`).
+// AWS_ENDPOINT_URL and the per-service AWS_ENDPOINT_URL_<SERVICE> variables
+// point the SDK at emulators. The ingest function's wiring (Secrets Manager,
+// the verifiers) is in awsbackend/awsingest, so that the other functions do
+// not link it.
+//
+// Config loads the SDK configuration with config.LoadDefaultConfig, except
+// in binaries built with the lambda.norpc tag (every Lambda bootstrap: see
+// the Makefile), where it reads the environment alone (EnvConfig): the same
+// result in Lambda, without linking the SDK's shared-file, SSO, STS and IMDS
+// credential machinery, whose package initialisation was most of the
+// functions' cold start. EnvConfig refuses (ErrNeedsSDKConfigLoader) any
+// environment it cannot resolve exactly as LoadDefaultConfig would.
 package awsbackend
 
 import (
 	"context"
 	"fmt"
-	"log/slog"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/hookstack/hookstack/shared/blob/s3blob"
-	"github.com/hookstack/hookstack/shared/envelope"
-	"github.com/hookstack/hookstack/shared/ingest"
 	"github.com/hookstack/hookstack/shared/queue"
 	"github.com/hookstack/hookstack/shared/queue/sqsq"
-	"github.com/hookstack/hookstack/shared/secrets"
-	"github.com/hookstack/hookstack/shared/signature"
 )
 
 // Config loads the SDK configuration (region, credentials, endpoints).
 func Config(ctx context.Context) (aws.Config, error) {
-	cfg, err := config.LoadDefaultConfig(ctx)
+	cfg, err := loadConfig(ctx)
 	if err != nil {
 		return aws.Config{}, fmt.Errorf("load AWS configuration: %w", err)
 	}
@@ -58,39 +61,4 @@ func Blobs(cfg aws.Config, getenv func(string) string) *s3blob.Store {
 	pathStyle := getenv("AWS_ENDPOINT_URL_S3") != "" || getenv("AWS_ENDPOINT_URL") != ""
 	client := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = pathStyle })
 	return s3blob.New(client, bucket)
-}
-
-// Secrets reads each provider's secrets from Secrets Manager where
-// HOOKSTACK_SECRET_ARN_<PROVIDER> names one, else from
-// HOOKSTACK_SECRET_<PROVIDER>.
-func Secrets(cfg aws.Config, getenv func(string) string, providers []string) ingest.SecretSource {
-	ids := secrets.IDsFromEnv(getenv, providers)
-	static := secrets.FromEnv(getenv, providers)
-	if len(ids) == 0 {
-		return static
-	}
-	m := secrets.NewManager(secretsmanager.NewFromConfig(cfg), ids, 0)
-	m.Fallback = static
-	return m
-}
-
-// Ingest builds the ingest handler for the Lambda.
-func Ingest(ctx context.Context, getenv func(string) string, log *slog.Logger) (*ingest.Handler, error) {
-	icfg, err := ingest.ConfigFromEnv(getenv)
-	if err != nil {
-		return nil, err
-	}
-	cfg, err := Config(ctx)
-	if err != nil {
-		return nil, err
-	}
-	q, err := Queues(cfg, getenv, envelope.DomainQueues)
-	if err != nil {
-		return nil, err
-	}
-	deps := ingest.Deps{Queue: q, Secrets: Secrets(cfg, getenv, signature.Providers), Logger: log}
-	if b := Blobs(cfg, getenv); b != nil {
-		deps.Blobs = b
-	}
-	return ingest.New(icfg, deps)
 }

@@ -170,6 +170,33 @@ func (f *Function) InitDuration() (time.Duration, error) {
 	return 0, errors.New("rie: no INIT REPORT in the logs (invoke the function once first)")
 }
 
+// FirstReportDuration reads the "Duration" of the emulator's first REPORT
+// line, the first invocation's. The emulator starts the function on that
+// invocation, so unlike Lambda's REPORT this figure includes INIT: it is
+// the cold request's cost, INIT plus the first invocation.
+func (f *Function) FirstReportDuration() (time.Duration, error) {
+	// The emulator may print the REPORT just after the response.
+	for deadline := time.Now().Add(2 * time.Second); ; time.Sleep(time.Millisecond) {
+		for _, line := range strings.Split(f.Logs(), "\n") {
+			if !strings.HasPrefix(line, "REPORT RequestId: ") {
+				continue
+			}
+			var ms float64
+			i := strings.Index(line, "\tDuration: ")
+			if i < 0 {
+				return 0, fmt.Errorf("rie: no Duration in %q", line)
+			}
+			if _, err := fmt.Sscanf(line[i+1:], "Duration: %f ms", &ms); err != nil {
+				return 0, fmt.Errorf("rie: %q: %w", line, err)
+			}
+			return time.Duration(ms * float64(time.Millisecond)), nil
+		}
+		if time.Now().After(deadline) {
+			return 0, errors.New("rie: no REPORT in the logs (invoke the function once first)")
+		}
+	}
+}
+
 func freeAddr() (string, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
