@@ -362,10 +362,10 @@ func Unparseable(provider string, h http.Header, body []byte, receivedAt time.Ti
 		if firstByte(body) == '{' && gjson.ValidBytes(body) {
 			stored = removeTopLevelKey(body, liveChatSecretField)
 		} else {
-			stored = jsonSecretKey.ReplaceAll(body, []byte(`${1}"`+Redacted+`"`))
+			stored = jsonSecretKey().ReplaceAll(body, []byte(`${1}"`+Redacted+`"`))
 		}
 	case ProviderSalesforce:
-		stored = xmlSessionID.ReplaceAll(body, []byte(`${1}`+Redacted+`${2}`))
+		stored = xmlSessionID().ReplaceAll(body, []byte(`${1}`+Redacted+`${2}`))
 	}
 	return Event{
 		ID:          BodyHash(stored),
