@@ -63,11 +63,27 @@ dev: deps ## run the whole pipeline locally (hookstack dev) on the embedded back
 fuzz: ## run every fuzz target for FUZZTIME (default 10s) each
 	.ci/fuzz
 
+# make bench runs the benchmarks into .cache/bench.txt, then writes BENCH_OUT from them (shared/benchreport);
+# a quick trial: make bench BENCH_COUNT=1 BENCH_PKGS=./shared/ingest/ BENCH_OUT=/tmp/benchmarks.md
+BENCH_COUNT ?= 6
+BENCH_PKGS  ?= ./shared/...
+BENCH_OUT   ?= BENCHMARKS.md
+BENCH_TEST   = go test -run '^$$' -bench . -benchmem -count $(BENCH_COUNT) -timeout 60m $(BENCH_PKGS)
+BENCH_REPORT = go run ./shared/benchreport/cmd/benchreport -in $(CACHE)/bench.txt -command-file $(CACHE)/bench.cmd \
+  -cost shared/cost/testdata/report.md -load $(CACHE)/load-report.md -bins $(CACHE)/lambda-amd64 -out $(BENCH_OUT)
+
 .PHONY: bench
-bench: tools build-amd64 ## run every benchmark (emulators, built bootstraps); BENCHMARKS.md quotes the figures
+bench: tools build-amd64 ## run every benchmark (emulators, built bootstraps) and write BENCHMARKS.md from the figures
 	GOOS=linux GOARCH=amd64 go build -tags $(BUILD_TAGS) -trimpath -ldflags='$(LDFLAGS)' -o $(CACHE)/lambda-amd64/hello/bootstrap ./shared/rie/testdata/hello
-	HOOKSTACK_LAMBDA_BIN=$(CACHE)/lambda-amd64 HOOKSTACK_RIE=$(RIE) \
-	  .ci/with-emulators go test -run '^$$' -bench . -benchmem -count 6 -timeout 60m ./shared/... | tee $(CACHE)/bench.txt
+	@printf '%s\n' "make bench BENCH_COUNT=$(BENCH_COUNT) BENCH_PKGS='$(BENCH_PKGS)'" \
+	  "HOOKSTACK_LAMBDA_BIN=.cache/lambda-amd64 HOOKSTACK_RIE=.cache/tools/aws-lambda-rie .ci/with-emulators $(BENCH_TEST)" > $(CACHE)/bench.cmd
+	status=0; HOOKSTACK_LAMBDA_BIN=$(CACHE)/lambda-amd64 HOOKSTACK_RIE=$(RIE) \
+	  .ci/with-emulators $(BENCH_TEST) | tee $(CACHE)/bench.txt || status=$$?; \
+	$(BENCH_REPORT); exit $$status
+
+.PHONY: bench-report
+bench-report: ## write BENCHMARKS.md (BENCH_OUT) again from the last run's .cache/bench.txt
+	$(BENCH_REPORT)
 
 .PHONY: clean
 clean: ## remove build outputs
