@@ -90,6 +90,20 @@ func (q observedQueue) Send(ctx context.Context, name string, m queue.Outgoing) 
 	return id, err
 }
 
+// SendBatch passes batches through (queue.SendAll: the wrapped queue's
+// SendBatch, or its Send), telling the tracker of each dead letter sent.
+func (q observedQueue) SendBatch(ctx context.Context, name string, msgs []queue.Outgoing) []queue.BatchResult {
+	res := queue.SendAll(ctx, q.Queue, name, msgs)
+	if strings.HasSuffix(name, envelope.DLQSuffix) {
+		for i, r := range res {
+			if r.Err == nil {
+				q.tracker.deadLettered(name, msgs[i])
+			}
+		}
+	}
+	return res
+}
+
 func isDomainQueue(name string) bool {
 	for _, q := range envelope.DomainQueues {
 		if q == name {

@@ -64,6 +64,69 @@ func (f *faultQueue) Send(ctx context.Context, name string, m queue.Outgoing) (s
 	return "", fault(r, what)
 }
 
+// SendBatch decides a fault per message, as Send does for one: a message
+// whose rule says error or timeout fails without being sent, ack-lost is
+// sent and reported failed, delay is sent after the wait (the longest wait
+// of the batch, once). The others go to the wrapped queue's SendBatch (or
+// its Send, one by one, when it has none).
+func (f *faultQueue) SendBatch(ctx context.Context, name string, msgs []queue.Outgoing) []queue.BatchResult {
+	res := make([]queue.BatchResult, len(msgs))
+	if len(msgs) == 0 {
+		return res
+	}
+	what := "send to " + name
+	rules := make([]*Rule, len(msgs))
+	var (
+		wait  time.Duration
+		send  []queue.Outgoing
+		index []int // of msgs, per entry of send
+	)
+	for i, m := range msgs {
+		r := f.in.decide(QueueSend, name)
+		rules[i] = r
+		if r != nil && (r.Mode == ModeDelay || r.Mode == ModeTimeout) {
+			wait = max(wait, r.Duration)
+		}
+		if r == nil || r.Mode == ModeDelay || r.Mode == ModeAckLost {
+			send = append(send, m)
+			index = append(index, i)
+		}
+	}
+	if wait > 0 {
+		if err := f.in.sleep(ctx, wait); err != nil {
+			for i := range res {
+				res[i].Err = err
+			}
+			return res
+		}
+	}
+	for i, r := range rules {
+		switch {
+		case r == nil, r.Mode == ModeDelay, r.Mode == ModeAckLost:
+		case r.Mode == ModeTimeout:
+			res[i].Err = fault(r, what, timeoutErr{})
+		default:
+			res[i].Err = fault(r, what)
+		}
+	}
+	if len(send) == 0 {
+		return res
+	}
+	for j, sr := range queue.SendAll(ctx, f.q, name, send) {
+		i := index[j]
+		r := rules[i]
+		switch {
+		case sr.Err != nil:
+			res[i].Err = sr.Err
+		case r != nil && r.Mode == ModeAckLost:
+			res[i].Err = fault(r, what+" (the message "+sr.ID+" was sent)")
+		default:
+			res[i].ID = sr.ID
+		}
+	}
+	return res
+}
+
 func (f *faultQueue) Receive(ctx context.Context, name string, max int, visibility, wait time.Duration) ([]queue.Message, error) {
 	if c := f.in.spec.Visibility; c > 0 && (visibility == 0 || visibility > c) {
 		visibility = c

@@ -130,41 +130,119 @@ func (h *FanOutHandler) names() (src, dst string) {
 // (the caller deletes it; a malformed one has been dead-lettered with the
 // reason); an error means it must stay for another try.
 func (h *FanOutHandler) Handle(ctx context.Context, m queue.Message) error {
-	src, dst := h.names()
+	_, dst := h.names()
+	out, err := h.deliveries(ctx, m)
+	if err != nil {
+		return err
+	}
+	for _, d := range out {
+		if _, err := h.Queue.Send(ctx, dst, d.msg); err != nil {
+			return fmt.Errorf("fan out %s to %s: %w", d.eventID, d.endpointID, err)
+		}
+	}
+	return nil
+}
+
+// outgoingDelivery is a delivery ready for the deliveries queue.
+type outgoingDelivery struct {
+	eventID, endpointID string
+	msg                 queue.Outgoing
+}
+
+// deliveries returns m's deliveries to send. A malformed message is
+// dead-lettered here (nothing to send; an error when that fails).
+func (h *FanOutHandler) deliveries(ctx context.Context, m queue.Message) ([]outgoingDelivery, error) {
+	src, _ := h.names()
 	var ev domain.Event
 	if err := json.Unmarshal(m.Body, &ev); err != nil || ev.ID == "" || ev.Type == "" {
 		reason := "malformed notification: want a JSON event with id and type"
 		if err != nil {
 			reason = "malformed notification: " + err.Error()
 		}
-		return deadLetter(ctx, h.Queue, src, m, map[string]string{queue.AttrReason: truncate(reason, maxReasonAttr)})
+		return nil, deadLetter(ctx, h.Queue, src, m, map[string]string{queue.AttrReason: truncate(reason, maxReasonAttr)})
 	}
 	endpoints, err := h.Endpoints.Endpoints(ctx)
 	if err != nil {
-		return fmt.Errorf("fan out %s: %w", ev.ID, err)
+		return nil, fmt.Errorf("fan out %s: %w", ev.ID, err)
 	}
 	now := nowOr(h.Now)
+	var out []outgoingDelivery
 	for _, d := range FanOut(ev, endpoints) {
 		d.FirstAttemptAt = now.UTC()
 		body, err := marshalJSON(d)
 		if err != nil {
-			return fmt.Errorf("fan out %s to %s: %w", ev.ID, d.EndpointID, err)
+			return nil, fmt.Errorf("fan out %s to %s: %w", ev.ID, d.EndpointID, err)
 		}
-		if _, err := h.Queue.Send(ctx, dst, queue.Outgoing{Body: body}); err != nil {
-			return fmt.Errorf("fan out %s to %s: %w", ev.ID, d.EndpointID, err)
-		}
+		out = append(out, outgoingDelivery{eventID: ev.ID, endpointID: d.EndpointID, msg: queue.Outgoing{Body: body}})
 	}
-	return nil
+	return out, nil
 }
 
-// HandleBatch handles msgs in order and returns the ids of those that must
-// stay on the queue (the partial batch response).
+// HandleBatch fans msgs out and returns the ids of those that must stay on
+// the queue (the partial batch response). When the queue can send batches
+// (queue.BatchSender), the deliveries of every message go out together in
+// one SendBatch (chunked by the adapter), and exactly the messages with a
+// delivery that was not accepted stay: their retry recomputes the same
+// delivery ids, and the deliverer sends a delivery once. Otherwise the
+// messages are handled one by one, in order.
 func (h *FanOutHandler) HandleBatch(ctx context.Context, msgs []queue.Message) []string {
+	log := logger(h.Logger)
+	bs, ok := h.Queue.(queue.BatchSender)
+	if !ok {
+		var failed []string
+		for _, m := range msgs {
+			if err := h.Handle(ctx, m); err != nil {
+				log.WarnContext(ctx, "fan-out failed", "message_id", m.ID, "error", err)
+				failed = append(failed, m.ID)
+			}
+		}
+		return failed
+	}
+	_, dst := h.names()
+	bad := make([]bool, len(msgs))
+	var (
+		out   []queue.Outgoing
+		owner []int // index in msgs of each entry of out
+		what  []outgoingDelivery
+	)
+	for i, m := range msgs {
+		ds, err := h.deliveries(ctx, m)
+		if err != nil {
+			log.WarnContext(ctx, "fan-out failed", "message_id", m.ID, "error", err)
+			bad[i] = true
+			continue
+		}
+		for _, d := range ds {
+			out = append(out, d.msg)
+			owner = append(owner, i)
+			what = append(what, d)
+		}
+	}
+	if len(out) > 0 {
+		res := bs.SendBatch(ctx, dst, out)
+		for j := range out {
+			var err error
+			switch {
+			case j >= len(res):
+				err = queue.ErrNoResult
+			default:
+				err = res[j].Err
+			}
+			if err == nil {
+				continue
+			}
+			i := owner[j]
+			if !bad[i] {
+				log.WarnContext(ctx, "fan-out failed", "message_id", msgs[i].ID,
+					"error", fmt.Errorf("fan out %s to %s: %w", what[j].eventID, what[j].endpointID, err))
+			}
+			bad[i] = true
+		}
+	}
 	var failed []string
-	for _, m := range msgs {
-		if err := h.Handle(ctx, m); err != nil {
-			logger(h.Logger).WarnContext(ctx, "fan-out failed", "message_id", m.ID, "error", err)
-			failed = append(failed, m.ID)
+	for i, b := range bad {
+		if b {
+			failed = append(failed, msgs[i].ID)
 		}
 	}
 	return failed

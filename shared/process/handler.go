@@ -106,16 +106,31 @@ func (h *Handler) Writer() *Writer { return h.w }
 // transient one (or a permanent one whose DLQ send failed) is listed in
 // BatchItemFailures. It never returns an error: one bad message never
 // fails its batch.
+//
+// When the queue can send batches (queue.BatchSender), the notifications
+// of the messages running at once are sent together (see groupCommit):
+// each message still learns the fate of its own notifications only, and is
+// done only when all of them were accepted.
 func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 	failed := make([]bool, len(ev.Records))
 	sem := make(chan struct{}, Parallelism)
+	gc := newGroupCommit(ctx, h.deps.Queue)
+	if gc != nil {
+		ctx = withGroupCommit(ctx, gc)
+	}
 	var wg sync.WaitGroup
 	for i := range ev.Records {
 		wg.Add(1)
 		sem <- struct{}{}
+		if gc != nil {
+			gc.join()
+		}
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
+			if gc != nil {
+				defer gc.leave()
+			}
 			failed[i] = !h.handleRecord(ctx, &ev.Records[i])
 		}()
 	}

@@ -184,6 +184,22 @@ func (w *Writer) Update(ctx context.Context, kind, key string, t Transition) (st
 // outbox forward and sends it; any other clear error only costs a repeated
 // send later (consumers dedupe), so it is not the message's failure.
 func (w *Writer) flush(ctx context.Context, rec store.Record) error {
+	if gc := groupCommitFrom(ctx); gc != nil {
+		ns := make([]notification, 0, len(rec.Outbox))
+		for _, e := range rec.Outbox {
+			var head struct {
+				Type    string `json:"type"`
+				Subject string `json:"subject"`
+			}
+			_ = json.Unmarshal(e.Body, &head)
+			ns = append(ns, notification{id: e.ID, typ: head.Type, subject: head.Subject, body: e.Body})
+		}
+		if err := w.sendGroup(ctx, gc, ns); err != nil {
+			return err
+		}
+		w.clearOutbox(ctx, rec)
+		return nil
+	}
 	for _, e := range rec.Outbox {
 		var head struct {
 			Type    string `json:"type"`
@@ -194,12 +210,17 @@ func (w *Writer) flush(ctx context.Context, rec store.Record) error {
 			return err
 		}
 	}
+	w.clearOutbox(ctx, rec)
+	return nil
+}
+
+// clearOutbox clears a sent outbox (see flush).
+func (w *Writer) clearOutbox(ctx context.Context, rec store.Record) {
 	if _, err := w.deps.Store.ClearOutbox(ctx, rec.Kind, rec.Key, rec.Rev); err != nil &&
 		!errors.Is(err, store.ErrConflict) && !errors.Is(err, store.ErrNotFound) {
 		w.deps.logger().WarnContext(ctx, "outbox not cleared; it will be sent again",
 			"kind", rec.Kind, "key", rec.Key, "error", err.Error())
 	}
-	return nil
 }
 
 // Emit sends events straight to the notifications queue (raw forwards,
@@ -211,6 +232,8 @@ func (w *Writer) Emit(ctx context.Context, evs ...domain.Event) error {
 // emit is Emit; dataRef is the claim-check reference of the inbound body,
 // used when a raw forward is too large for a queue message.
 func (w *Writer) emit(ctx context.Context, dataRef string, evs ...domain.Event) error {
+	gc := groupCommitFrom(ctx)
+	var ns []notification // with a group commit: sent together at the end
 	for _, e := range evs {
 		body, err := json.Marshal(e)
 		if err != nil {
@@ -226,34 +249,89 @@ func (w *Writer) emit(ctx context.Context, dataRef string, evs ...domain.Event) 
 			}
 			ref = dataRef
 		}
+		if gc != nil {
+			ns = append(ns, notification{id: e.ID, typ: e.Type, subject: e.Subject, body: body, dataRef: ref})
+			continue
+		}
 		if err := w.send(ctx, e.ID, e.Type, e.Subject, body, ref); err != nil {
 			return err
 		}
 	}
+	if gc != nil {
+		return w.sendGroup(ctx, gc, ns)
+	}
 	return nil
 }
 
-func (w *Writer) send(ctx context.Context, id, typ, subject string, body []byte, dataRef string) error {
-	attrs := map[string]string{AttrEventID: id}
-	if typ != "" {
-		attrs[AttrEventType] = typ
+// notification is one event for the notifications queue.
+type notification struct {
+	id, typ, subject string
+	body             []byte
+	dataRef          string
+}
+
+func (n notification) outgoing() queue.Outgoing {
+	attrs := map[string]string{AttrEventID: n.id}
+	if n.typ != "" {
+		attrs[AttrEventType] = n.typ
 	}
-	if dataRef != "" {
-		attrs[AttrDataRef] = dataRef
+	if n.dataRef != "" {
+		attrs[AttrDataRef] = n.dataRef
 	}
-	if _, err := w.deps.Queue.Send(ctx, envelope.QueueNotifications, queue.Outgoing{Body: body, Attributes: attrs}); err != nil {
-		return fmt.Errorf("send notification %s: %w", id, err)
+	return queue.Outgoing{Body: n.body, Attributes: attrs}
+}
+
+// sendGroup sends ns through the batch's group commit and logs each one
+// accepted (Deps.Notifications). It fails when any was not accepted (the
+// first such, in order): the message is retried and its outbox, still
+// pending, sends them all again; consumers dedupe by id.
+func (w *Writer) sendGroup(ctx context.Context, gc *groupCommit, ns []notification) error {
+	if len(ns) == 0 {
+		return nil
 	}
-	if w.deps.Notifications {
-		n := store.Notification{ID: id, Type: typ, Subject: subject, CreatedAt: w.deps.now(), Event: body}
-		if n.Type == "" {
-			n.Type = "unknown"
+	msgs := make([]queue.Outgoing, len(ns))
+	for i, n := range ns {
+		msgs[i] = n.outgoing()
+	}
+	var first error
+	for i, r := range gc.send(envelope.QueueNotifications, msgs) {
+		if r.Err != nil {
+			if first == nil {
+				first = fmt.Errorf("send notification %s: %w", ns[i].id, r.Err)
+			}
+			continue
 		}
-		if err := w.deps.Store.AppendNotification(ctx, n); err != nil {
-			return fmt.Errorf("log notification %s: %w", id, err)
+		if err := w.logNotification(ctx, ns[i]); err != nil && first == nil {
+			first = err
 		}
+	}
+	return first
+}
+
+// logNotification records a sent notification in the store's log when
+// Deps.Notifications asks for it.
+func (w *Writer) logNotification(ctx context.Context, sent notification) error {
+	if !w.deps.Notifications {
+		return nil
+	}
+	n := store.Notification{ID: sent.id, Type: sent.typ, Subject: sent.subject, CreatedAt: w.deps.now(), Event: sent.body}
+	if n.Type == "" {
+		n.Type = "unknown"
+	}
+	if err := w.deps.Store.AppendNotification(ctx, n); err != nil {
+		return fmt.Errorf("log notification %s: %w", sent.id, err)
 	}
 	return nil
+}
+
+// send sends one notification with Send (no group commit: outside a batch,
+// or a queue without SendBatch).
+func (w *Writer) send(ctx context.Context, id, typ, subject string, body []byte, dataRef string) error {
+	n := notification{id: id, typ: typ, subject: subject, body: body, dataRef: dataRef}
+	if _, err := w.deps.Queue.Send(ctx, envelope.QueueNotifications, n.outgoing()); err != nil {
+		return fmt.Errorf("send notification %s: %w", id, err)
+	}
+	return w.logNotification(ctx, n)
 }
 
 // UpdateAs is Writer.Update over a typed record: apply gets the decoded

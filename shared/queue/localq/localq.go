@@ -79,8 +79,9 @@ type queueInfo struct {
 }
 
 var (
-	_ queue.Queue    = (*Queue)(nil)
-	_ queue.Redriver = (*Queue)(nil)
+	_ queue.Queue       = (*Queue)(nil)
+	_ queue.Redriver    = (*Queue)(nil)
+	_ queue.BatchSender = (*Queue)(nil)
 )
 
 // bucket layout: "q:<name>" → { "m": id → record JSON, "v": visibleAt(8) id → "" }
@@ -330,6 +331,79 @@ func (q *Queue) Send(ctx context.Context, name string, m queue.Outgoing) (string
 	}
 	q.wake(name) // also for delayed messages: waiting receivers re-arm their timers
 	return r.ID, nil
+}
+
+// SendBatch enqueues msgs in one transaction (one fsync) and returns one
+// result per message, in order. A message SQS would reject fails alone
+// (queue.ErrRejected); the others are all stored or, when the transaction
+// fails, all fail.
+func (q *Queue) SendBatch(ctx context.Context, name string, msgs []queue.Outgoing) []queue.BatchResult {
+	res := make([]queue.BatchResult, len(msgs))
+	if len(msgs) == 0 {
+		return res
+	}
+	failAll := func(err error) []queue.BatchResult {
+		for i := range res {
+			if res[i].Err == nil {
+				res[i].Err = err
+			}
+		}
+		return res
+	}
+	if _, err := q.info(name); err != nil {
+		return failAll(err)
+	}
+	now := time.Now()
+	recs := make([]*record, len(msgs))
+	valid := 0
+	for i, m := range msgs {
+		if err := limits.CheckOutgoing(m); err != nil {
+			res[i].Err = fmt.Errorf("local queue %q: send batch: entry %d: %w: %w", name, i, queue.ErrRejected, err)
+			continue
+		}
+		r := &record{
+			ID:        ulid.Make().String(),
+			Body:      bytes.Clone(m.Body),
+			SentAt:    now.UnixNano(),
+			VisibleAt: now.Add(m.Delay).UnixNano(),
+		}
+		if len(m.Attributes) > 0 {
+			r.Attrs = make(map[string]string, len(m.Attributes))
+			for k, v := range m.Attributes {
+				r.Attrs[k] = v
+			}
+		}
+		recs[i] = r
+		valid++
+	}
+	if valid == 0 {
+		return res
+	}
+	if err := ctx.Err(); err != nil {
+		return failAll(err)
+	}
+	err := q.update(func(tx *bolt.Tx) error {
+		b := open(tx, name)
+		for _, r := range recs {
+			if r == nil {
+				continue
+			}
+			if err := b.put(r); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return failAll(fmt.Errorf("local queue %q: send batch: %w", name, err))
+	}
+	for i, r := range recs {
+		if r != nil {
+			res[i].ID = r.ID
+		}
+	}
+	q.wake(name)
+	return res
 }
 
 func (q *Queue) update(fn func(*bolt.Tx) error) error {

@@ -41,7 +41,7 @@ import (
 // Factory returns a queue.Queue in which every name in names exists with its
 // dead-letter queue queue.DLQ(name), with redrive after maxReceive receives.
 // Each call must give fresh, empty queues. Adapters must also implement
-// queue.Redriver.
+// queue.Redriver and queue.BatchSender.
 type Factory func(t *testing.T, names []string, maxReceive int) queue.Queue
 
 // Run runs the contract against newQueue.
@@ -69,6 +69,13 @@ func Run(t *testing.T, newQueue func(t *testing.T, names []string, maxReceive in
 		{"InvalidMessages", testInvalidMessages},
 		{"Redrive", testRedrive},
 		{"Concurrency", testConcurrency},
+		{"SendBatchOrderAndAttributes", testSendBatchOrder},
+		{"SendBatchMoreThanTen", testSendBatchMany},
+		{"SendBatchLargerThanOneRequest", testSendBatchLarge},
+		{"SendBatchDelay", testSendBatchDelay},
+		{"SendBatchEmpty", testSendBatchEmpty},
+		{"SendBatchUnknownQueue", testSendBatchUnknownQueue},
+		{"SendBatchInvalidEntryFailsAlone", testSendBatchInvalidEntry},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -605,5 +612,193 @@ func testConcurrency(t *testing.T, nq Factory) {
 	if len(seen) != total {
 		t.Errorf("received %d distinct messages, want %d", len(seen), total)
 	}
+	expectNone(t, q, src, 0)
+}
+
+func batcher(t *testing.T, q queue.Queue) queue.BatchSender {
+	t.Helper()
+	b, ok := q.(queue.BatchSender)
+	if !ok {
+		t.Fatalf("%T does not implement queue.BatchSender", q)
+	}
+	return b
+}
+
+// sendBatch sends msgs and fails the test unless every message was
+// accepted with a distinct id; it returns the ids in order.
+func sendBatch(t *testing.T, q queue.Queue, name string, msgs []queue.Outgoing) []string {
+	t.Helper()
+	res := batcher(t, q).SendBatch(ctxFor(t), name, msgs)
+	if len(res) != len(msgs) {
+		t.Fatalf("SendBatch(%d messages) returned %d results", len(msgs), len(res))
+	}
+	ids := make([]string, len(res))
+	seen := map[string]int{}
+	for i, r := range res {
+		if r.Err != nil {
+			t.Fatalf("SendBatch: message %d: %v", i, r.Err)
+		}
+		if r.ID == "" {
+			t.Fatalf("SendBatch: message %d: empty id", i)
+		}
+		if j, dup := seen[r.ID]; dup {
+			t.Fatalf("SendBatch: messages %d and %d share id %q", j, i, r.ID)
+		}
+		seen[r.ID] = i
+		ids[i] = r.ID
+	}
+	return ids
+}
+
+// receiveAll receives (and deletes) until n messages arrived, failing on a
+// duplicate; it returns them by id.
+func receiveAll(t *testing.T, q queue.Queue, name string, n int) map[string]queue.Message {
+	t.Helper()
+	got := map[string]queue.Message{}
+	for len(got) < n {
+		msgs := receive(t, q, name, 10, longVis, 2*time.Second)
+		if len(msgs) == 0 {
+			t.Fatalf("received %d of %d messages", len(got), n)
+		}
+		for _, m := range msgs {
+			if _, dup := got[m.ID]; dup {
+				t.Fatalf("message %s received twice", m.ID)
+			}
+			got[m.ID] = m
+			if err := q.Delete(ctxFor(t), name, m.ReceiptHandle); err != nil {
+				t.Fatalf("Delete: %v", err)
+			}
+		}
+	}
+	return got
+}
+
+// Each result belongs to the message at its index: its id receives that
+// message's body and attributes.
+func testSendBatchOrder(t *testing.T, nq Factory) {
+	q := nq(t, []string{src, "other"}, 5)
+	msgs := []queue.Outgoing{
+		{Body: []byte(`{"n":0,"note":"wörld ✓"}`), Attributes: map[string]string{"event_id": "e0", "event_type": "payment.succeeded"}},
+		{Body: []byte("plain one")},
+		{Body: []byte(`{"n":2}`), Attributes: map[string]string{queue.AttrReason: "why not"}},
+	}
+	ids := sendBatch(t, q, src, msgs)
+	expectNone(t, q, "other", 0)
+	got := receiveAll(t, q, src, len(msgs))
+	for i, id := range ids {
+		m, ok := got[id]
+		if !ok {
+			t.Fatalf("message %d (id %s) not received; got ids %v", i, id, slicesKeys(got))
+		}
+		checkSame(t, m, string(msgs[i].Body), msgs[i].Attributes)
+	}
+	expectNone(t, q, src, 0)
+}
+
+// More than SQS's 10 entries a request: every message arrives once.
+func testSendBatchMany(t *testing.T, nq Factory) {
+	q := nq(t, []string{src}, 5)
+	const n = 23
+	msgs := make([]queue.Outgoing, n)
+	for i := range msgs {
+		msgs[i] = queue.Outgoing{Body: fmt.Appendf(nil, "m%02d", i), Attributes: map[string]string{"i": fmt.Sprint(i)}}
+	}
+	ids := sendBatch(t, q, src, msgs)
+	got := receiveAll(t, q, src, n)
+	for i, id := range ids {
+		checkSame(t, got[id], string(msgs[i].Body), msgs[i].Attributes)
+	}
+	expectNone(t, q, src, 0)
+}
+
+// More bytes than one SendMessageBatch may carry (256 KiB), including a
+// message larger than that on its own.
+func testSendBatchLarge(t *testing.T, nq Factory) {
+	q := nq(t, []string{src}, 5)
+	sizes := []int{100 << 10, 100 << 10, 100 << 10, 300 << 10, 10}
+	msgs := make([]queue.Outgoing, len(sizes))
+	for i, n := range sizes {
+		msgs[i] = queue.Outgoing{Body: []byte(fmt.Sprint(i) + strings.Repeat("x", n))}
+	}
+	ids := sendBatch(t, q, src, msgs)
+	got := receiveAll(t, q, src, len(msgs))
+	for i, id := range ids {
+		if string(got[id].Body) != string(msgs[i].Body) {
+			t.Errorf("message %d: body of %d bytes, want %d", i, len(got[id].Body), len(msgs[i].Body))
+		}
+	}
+}
+
+// Delay applies per message.
+func testSendBatchDelay(t *testing.T, nq Factory) {
+	q := nq(t, []string{src}, 5)
+	sent := time.Now()
+	ids := sendBatch(t, q, src, []queue.Outgoing{
+		{Body: []byte("later"), Delay: 2 * time.Second},
+		{Body: []byte("now")},
+	})
+	m := receiveOne(t, q, src, longVis, 2*time.Second)
+	if m.ID != ids[1] {
+		t.Fatalf("first visible message %q (id %s), want the undelayed one", m.Body, m.ID)
+	}
+	later := receiveOne(t, q, src, longVis, 5*time.Second)
+	if d := time.Since(sent); d < 1500*time.Millisecond {
+		t.Errorf("delayed message visible after %v, delay was 2s", d)
+	}
+	if later.ID != ids[0] {
+		t.Errorf("got id %s, want the delayed %s", later.ID, ids[0])
+	}
+	checkSame(t, later, "later", nil)
+}
+
+func testSendBatchEmpty(t *testing.T, nq Factory) {
+	q := nq(t, []string{src}, 5)
+	for _, msgs := range [][]queue.Outgoing{nil, {}} {
+		if res := batcher(t, q).SendBatch(ctxFor(t), src, msgs); len(res) != 0 {
+			t.Errorf("SendBatch(%d messages) returned %d results", len(msgs), len(res))
+		}
+	}
+	expectNone(t, q, src, 0)
+}
+
+func testSendBatchUnknownQueue(t *testing.T, nq Factory) {
+	q := nq(t, []string{src}, 5)
+	res := batcher(t, q).SendBatch(ctxFor(t), "no-such-queue", []queue.Outgoing{{Body: []byte("a")}, {Body: []byte("b")}})
+	if len(res) != 2 {
+		t.Fatalf("%d results, want 2", len(res))
+	}
+	for i, r := range res {
+		if !errors.Is(r.Err, queue.ErrUnknownQueue) {
+			t.Errorf("message %d: %v, want ErrUnknownQueue", i, r.Err)
+		}
+	}
+}
+
+// A message SQS would reject fails alone; the others are sent.
+func testSendBatchInvalidEntry(t *testing.T, nq Factory) {
+	q := nq(t, []string{src}, 5)
+	msgs := []queue.Outgoing{
+		{Body: []byte("good 0")},
+		{Body: []byte("a\x00b")},
+		{Body: []byte("good 2"), Attributes: map[string]string{"k": "v"}},
+		{Body: []byte("x"), Delay: 16 * time.Minute},
+	}
+	res := batcher(t, q).SendBatch(ctxFor(t), src, msgs)
+	if len(res) != len(msgs) {
+		t.Fatalf("%d results, want %d", len(res), len(msgs))
+	}
+	for _, i := range []int{1, 3} {
+		if res[i].Err == nil || !errors.Is(res[i].Err, queue.ErrRejected) {
+			t.Errorf("invalid message %d: %v, want ErrRejected", i, res[i].Err)
+		}
+	}
+	for _, i := range []int{0, 2} {
+		if res[i].Err != nil || res[i].ID == "" {
+			t.Fatalf("valid message %d: id %q, err %v", i, res[i].ID, res[i].Err)
+		}
+	}
+	got := receiveAll(t, q, src, 2)
+	checkSame(t, got[res[0].ID], "good 0", nil)
+	checkSame(t, got[res[2].ID], "good 2", msgs[2].Attributes)
 	expectNone(t, q, src, 0)
 }
