@@ -68,6 +68,10 @@ type Class struct {
 	ConsistentReads float64 // GetItem, strongly consistent, item ≤ 4 KB: 1 RRU each
 	Writes          []Write
 	Notifications   float64 // events emitted to the notifications queue per message
+	// SendRounds is how many times in turn a message waits for its sends
+	// (each record's outbox, then the raw forward): with BatchedSends, each
+	// round of an invocation is one SendMessageBatch at least.
+	SendRounds float64
 }
 
 // FunctionTime is a function's billed time: a fixed part per invocation
@@ -93,6 +97,14 @@ type Inputs struct {
 	Processor FunctionTime // PerInvocationMS only: per-message time is per class
 	FanOut    FunctionTime
 	Deliverer FunctionTime
+
+	// BatchedSends: the processors and the fan-out send with
+	// SendMessageBatch — a processor invocation's messages together, round
+	// by round (process.groupCommit), the fan-out's whole batch at once —
+	// instead of one SendMessage per message. A request carries at most 10
+	// entries and is billed per 64 KB of payload. Ingest sends one message
+	// per webhook either way.
+	BatchedSends bool
 
 	EndpointsPerEvent float64 // deliveries per notification
 	// Deliverer store work per delivery.
@@ -197,6 +209,20 @@ func (in Inputs) Validate() error {
 // sqsRequests is the requests one message of kb costs per send (64 KB chunks).
 func sqsRequests(kb float64) float64 { return math.Max(1, math.Ceil(kb/64)) }
 
+// batchRequests is the SQS requests of one invocation that sends entries
+// messages of kb each with SendMessageBatch in rounds turns: per round, one
+// request per 10 entries and per 64 KB of payload, at least one — but a
+// round with nothing to send costs nothing, so an invocation averaging
+// fewer entries than rounds pays about one request per entry.
+func batchRequests(entries, rounds, kb float64) float64 {
+	if entries <= 0 {
+		return 0
+	}
+	turns := math.Min(entries, math.Max(rounds, 1))
+	per := entries / turns
+	return turns * math.Max(math.Ceil(per/10), math.Ceil(per*kb/64))
+}
+
 // Compute prices one million webhooks of the mix.
 func Compute(in Inputs) (Result, error) {
 	if err := in.Validate(); err != nil {
@@ -251,9 +277,23 @@ func Compute(in Inputs) (Result, error) {
 		add("Lambda", "duration, "+f.name+" (arm64, "+trimFloat(in.MemoryMB)+" MB)", f.s*gb, "GB-s", f.s*gb*p.LambdaARMPerGBSecond)
 	}
 
-	// SQS: a send per message per hop; a receive and a DeleteMessageBatch per batch.
-	sends := M*sqsRequests(in.EnvelopeKB) + M*notes*sqsRequests(in.NotificationKB) + M*deliveries*sqsRequests(in.DeliveryKB)
-	add("SQS", "SendMessage (ingest, processor, fan-out)", sends, "requests", sends*p.SQSPerRequest)
+	// SQS: ingest sends a message per webhook; the processors and the
+	// fan-out a message per notification and delivery, or with BatchedSends
+	// a SendMessageBatch per round of an invocation; a receive and a
+	// DeleteMessageBatch per batch.
+	if in.BatchedSends {
+		sends := M * sqsRequests(in.EnvelopeKB)
+		add("SQS", "SendMessage (ingest, 1 per webhook)", sends, "requests", sends*p.SQSPerRequest)
+		batched := invFan * batchRequests(in.Batch*in.EndpointsPerEvent, 1, in.DeliveryKB)
+		for _, c := range in.Mix {
+			batched += M * c.Share / in.Batch * batchRequests(in.Batch*c.Notifications, c.SendRounds, in.NotificationKB)
+		}
+		add("SQS", "SendMessageBatch (processors per send round, fan-out per batch; 10 entries, 64 KB a request)",
+			batched, "requests", batched*p.SQSPerRequest)
+	} else {
+		sends := M*sqsRequests(in.EnvelopeKB) + M*notes*sqsRequests(in.NotificationKB) + M*deliveries*sqsRequests(in.DeliveryKB)
+		add("SQS", "SendMessage (ingest, processor, fan-out)", sends, "requests", sends*p.SQSPerRequest)
+	}
 	batches := invProc + invFan + invDel
 	add("SQS", "ReceiveMessage (1 per batch)", batches, "requests", batches*p.SQSPerRequest)
 	add("SQS", "DeleteMessageBatch (1 per batch)", batches, "requests", batches*p.SQSPerRequest)

@@ -44,6 +44,11 @@ type AWSPrices struct {
 	// DynamoDB on-demand before the November 2024 reduction, for comparison.
 	DynamoPreNov2024PerWRU float64
 	DynamoPreNov2024PerRRU float64
+	// DynamoDB provisioned capacity, per write and read capacity unit-hour
+	// (a WCU is one 1 KB write a second, an RCU one strongly consistent
+	// 4 KB read a second), for the what-if of steady traffic.
+	DynamoProvisionedPerWCUHour float64
+	DynamoProvisionedPerRCUHour float64
 }
 
 // PriceSource names the public page a price comes from and when it was
@@ -80,6 +85,9 @@ var ListPrices = AWSPrices{
 	DataTransferOutPerGB:     0.09,
 	DynamoPreNov2024PerWRU:   1.25 / 1e6,
 	DynamoPreNov2024PerRRU:   0.25 / 1e6,
+
+	DynamoProvisionedPerWCUHour: 0.00065,
+	DynamoProvisionedPerRCUHour: 0.00013,
 }
 
 // Sources lists where each price comes from. Dates are dates of knowledge.
@@ -88,6 +96,7 @@ var Sources = []PriceSource{
 	{"Lambda", "arm64 $0.0000133334 per GB-second (first 7.5 billion GB-s/month); $0.20 per million requests", "AWS Lambda pricing (aws.amazon.com/lambda/pricing/)", "2024-11"},
 	{"SQS", "standard queue $0.40 per million requests after the first million; each 64 KB chunk is a request", "Amazon SQS pricing (aws.amazon.com/sqs/pricing/)", "2024-11"},
 	{"DynamoDB", "on-demand $0.625 per million WRU, $0.125 per million RRU (after the 1 Nov 2024 reduction; before: $1.25 / $0.25); storage $0.25 per GB-month", "Amazon DynamoDB pricing for on-demand capacity (aws.amazon.com/dynamodb/pricing/on-demand/)", "2024-11"},
+	{"DynamoDB (what-if)", "provisioned capacity $0.00065 per WCU-hour, $0.00013 per RCU-hour (standard table class)", "Amazon DynamoDB pricing for provisioned capacity (aws.amazon.com/dynamodb/pricing/provisioned/)", "2024-11"},
 	{"CloudWatch", "Logs ingestion $0.50 per GB (standard class), archive $0.03 per GB-month; custom metrics $0.30 per metric-month (first 10,000); standard alarms $0.10 per alarm metric-month", "Amazon CloudWatch pricing (aws.amazon.com/cloudwatch/pricing/)", "2024-11"},
 	{"Secrets Manager", "$0.40 per secret-month; $0.05 per 10,000 API calls", "AWS Secrets Manager pricing (aws.amazon.com/secrets-manager/pricing/)", "2024-11"},
 	{"S3", "Standard: PUT $0.005 per 1,000, GET $0.0004 per 1,000, storage $0.023 per GB-month (first 50 TB)", "Amazon S3 pricing (aws.amazon.com/s3/pricing/)", "2024-11"},

@@ -64,6 +64,8 @@ func Report(in Inputs) (string, error) {
 	}
 	b.WriteString("\n")
 
+	writeAssumptions(&b, in, r)
+
 	b.WriteString("Managed webhook services, published plan fees (dates of knowledge; not fetched from here — re-check):\n\n")
 	b.WriteString("| vendor | plan | USD per month | page | as of | note |\n|---|---|---:|---|---|---|\n")
 	for _, p := range ManagedPlans {
@@ -121,4 +123,74 @@ func (in Inputs) clone() Inputs {
 	}
 	out.DelivererWrites = append([]Write(nil), in.DelivererWrites...)
 	return out
+}
+
+// Floor is what the product's fixed shape costs per webhook before any
+// processing, logging or storage: the API Gateway request, the ingest
+// function's invocation and its one SendMessage.
+func Floor(p AWSPrices) float64 {
+	return 1e6 * (p.APIGatewayHTTPPerRequest + p.LambdaPerRequest + p.SQSPerRequest)
+}
+
+// writeAssumptions renders the inputs behind the figures and the verdict,
+// every number taken from in and r so that the text cannot go stale.
+func writeAssumptions(b *strings.Builder, in Inputs, r Result) {
+	total := Sum(r.Variable)
+	notes, wru := 0.0, 0.0
+	b.WriteString("How the figures are made (every input is in `shared/cost/typical.go`):\n\n")
+	b.WriteString("- **DynamoDB writes are measured**, per class, by `TestMeasureWrites` (`shared/cost/measure_test.go`, " +
+		"under `.ci/with-emulators`): webhooks of the typical mix through the real ingest handler, processors, fan-out " +
+		"and deliverer against dynalite, wired as the Lambdas wire them, with an SDK middleware billing every PutItem " +
+		"and UpdateItem as DynamoDB does (the larger image in whole KB, failed conditions included, plus an index " +
+		"write for items with the gsi1 keys). The figures are committed in `measured.go`, and the test fails when the " +
+		"code's writes drift from them. Write units per webhook:")
+	for i, c := range in.Mix {
+		cw := 0.0
+		for _, w := range c.Writes {
+			cw += w.WRU()
+		}
+		wru += c.Share * cw
+		notes += c.Share * c.Notifications
+		sep := ","
+		if i == 0 {
+			sep = ""
+		}
+		fmt.Fprintf(b, "%s %s %.2f (%.0f%% of the mix, %.2f notifications each)", sep, c.Name, cw, 100*c.Share, c.Notifications)
+	}
+	dw := 0.0
+	for _, w := range in.DelivererWrites {
+		dw += w.WRU()
+	}
+	fmt.Fprintf(b, "; the deliverer %.2f per delivery. Mix: %.2f processor write units and %.2f notifications per webhook.\n", dw, wru, notes)
+	fmt.Fprintf(b, "- **Deliveries**: %.2f per webhook (each webhook subscribed by one endpoint on average), %.1f KB each "+
+		"to the Internet; the subscriber's endpoint is assumed to answer in %.0f ms.\n", in.EndpointsPerEvent*notes, in.OutboundKB, estEndpointMS)
+	fmt.Fprintf(b, "- **Functions**: %.0f MB, arm64; batches of %.0f messages (the \"quiet queues\" what-if prices one). "+
+		"Ingest: %.2f ms per webhook (the warm invocation under the emulator, the measured handler CPU and an "+
+		"**estimated** %.0f ms SendMessage round trip); processors and fan-out: **estimated** %.0f ms per DynamoDB call "+
+		"and %.0f ms per send. Lambda duration is a small share of the bill, so these estimates barely move it.\n",
+		in.MemoryMB, in.Batch, in.Ingest.PerMessageMS, estSQSSendMS, estDynamoMS, estSQSSendMS)
+	if in.BatchedSends {
+		b.WriteString("- **SQS**: ingest sends one message per webhook; the processors and the fan-out send with " +
+			"SendMessageBatch (up to 10 entries per request, billed per 64 KB); a ReceiveMessage and a DeleteMessageBatch " +
+			"per batch; the event source mappings' idle long polls are a fixed monthly cost, counted in full (an upper bound).\n")
+	}
+	fmt.Fprintf(b, "- **Logs**: %.0f bytes per ingest line (measured, with its EMF metrics), **%.0f bytes estimated** per "+
+		"consumer line, **%.0f bytes estimated** of START/END/REPORT per invocation; %.0f month retention.\n",
+		in.IngestLogBytes, in.ConsumerLogBytes, in.PlatformLogBytes, in.LogRetentionMonths)
+	b.WriteString("- Free tiers are not counted (they only lower the bill). Prices are the list prices below, as known " +
+		"at the dates given: nothing can be fetched from here, so re-check them before quoting.\n\n")
+
+	floor := Floor(in.Prices)
+	verdict := "does not meet"
+	if total <= Target {
+		verdict = "meets"
+	}
+	fmt.Fprintf(b, "**Verdict: the model %s the ≤ %s per million target: %s per million webhooks variable, %s all-in at "+
+		"%s webhooks a month.** The product's fixed shape alone — an API Gateway request, the ingest invocation and "+
+		"its SendMessage — costs %s per million before anything is processed, logged or stored, so the target leaves "+
+		"%s for three processing hops, the synced records, the delivery, the delivery log, the replay archive and the "+
+		"logs; the what-ifs above show which levers are left (provisioned capacity for steady traffic, the archive, "+
+		"the platform log lines, a function URL if API Gateway's features are not needed).\n\n",
+		verdict, usd(Target), usd(total), usd(r.AllIn(Volumes[len(Volumes)-1])), qty(Volumes[len(Volumes)-1]),
+		usd(floor), usd(Target-floor))
 }

@@ -81,9 +81,10 @@ func writesOf(c MeasuredClass) (ws []Write, perMessage float64) {
 }
 
 // processor is a processor class from its measurement: its reads (by key),
-// its measured writes and notifications. gsi1 is sparse
-// (dynamostore.ListKinds): the processors write no index entry.
-func processor(name string, share, reads float64) Class {
+// its measured writes and notifications, and its rounds of sends (see
+// Class.SendRounds). gsi1 is sparse (dynamostore.ListKinds): the
+// processors write no index entry.
+func processor(name string, share, reads, rounds float64) Class {
 	m := measuredClass(name)
 	ws, writes := writesOf(m)
 	return Class{
@@ -91,6 +92,7 @@ func processor(name string, share, reads float64) Class {
 		ProcessorMS:     storeMS(reads+writes) + estSQSSendMS*m.Notifications,
 		ConsistentReads: reads,
 		Notifications:   m.Notifications,
+		SendRounds:      rounds,
 		Writes:          ws,
 	}
 }
@@ -99,11 +101,14 @@ func processor(name string, share, reads float64) Class {
 // inventory, 20% leads, 15% relay, each event subscribed by one endpoint,
 // 2 KB bodies, queues busy enough that batches are full.
 func Typical() Inputs {
+	// Send rounds are upper bounds: each record's outbox, then the forward
+	// (payments: the payment, the subscription, the forward; relay: the
+	// chat, the Trello tasks, the forward).
 	mix := []Class{
-		processor("payments", 0.40, 2), // the payment, then the customer's subscription
-		processor("inventory", 0.25, 1),
-		processor("leads", 0.20, 1),
-		processor("relay", 0.15, 0.33), // a chat record for a third of relay events
+		processor("payments", 0.40, 2, 3), // the payment, then the customer's subscription
+		processor("inventory", 0.25, 1, 2),
+		processor("leads", 0.20, 1, 2),
+		processor("relay", 0.15, 0.33, 3), // a chat record for a third of relay events
 	}
 	notes := 0.0
 	for _, c := range mix {
@@ -121,8 +126,10 @@ func Typical() Inputs {
 		// measures less because its notifications go to an in-memory sink
 		// and the emulator is on loopback.
 		Processor: FunctionTime{PerInvocationMS: measWarmProcessorMS},
-		FanOut:    FunctionTime{PerInvocationMS: measWarmFanOutMS, PerMessageMS: estSQSSendMS},
-		Deliverer: FunctionTime{PerInvocationMS: measWarmDelivererMS, PerMessageMS: storeMS(3) + estEndpointMS},
+		// The fan-out sends its batch's deliveries in one SendMessageBatch.
+		FanOut:       FunctionTime{PerInvocationMS: measWarmFanOutMS + estSQSSendMS},
+		BatchedSends: true,
+		Deliverer:    FunctionTime{PerInvocationMS: measWarmDelivererMS, PerMessageMS: storeMS(3) + estEndpointMS},
 		// One delivery per webhook on average (issue 7: each webhook
 		// subscribed by one endpoint), however many events it emits.
 		EndpointsPerEvent:        1 / notes,
@@ -153,6 +160,12 @@ func Typical() Inputs {
 		IdleReceivesPerMonth: 6 * 5 * 3 * 43200,
 	}
 }
+
+// provisionedUtilisation is the average share of provisioned DynamoDB
+// capacity actually used under auto scaling (its target utilisation is
+// 70% by default): the price per request unit is the capacity-hour price
+// over the requests that hour could serve at that share.
+const provisionedUtilisation = 0.70
 
 // Variant is a what-if on the typical inputs.
 type Variant struct {
@@ -185,6 +198,11 @@ var Variants = []Variant{
 		}
 		in.DelivererWrites = dense(in.DelivererWrites)
 	}},
+	{"DynamoDB provisioned capacity at 70% average utilisation (steady traffic, auto scaling)", func(in *Inputs) {
+		in.Prices.DynamoPerWRU = in.Prices.DynamoProvisionedPerWCUHour / 3600 / provisionedUtilisation
+		in.Prices.DynamoPerRRU = in.Prices.DynamoProvisionedPerRCUHour / 3600 / provisionedUtilisation
+	}},
+	{"Lambda platform log lines off (system log level WARN: no START/END/REPORT)", func(in *Inputs) { in.PlatformLogBytes = 0 }},
 	{"replay archive off (HOOKSTACK_ARCHIVE_TTL=0)", func(in *Inputs) {
 		for i := range in.Mix {
 			var ws []Write
