@@ -50,7 +50,36 @@ const (
 	CtxAssetsDir          = "assetsDir"
 	CtxLowStock           = "lowStock"
 	CtxTrelloDoneLists    = "trelloDoneLists"
+	CtxTableCapacity      = "tableCapacity"
+	CtxTableMaxWrite      = "tableMaxWriteCapacity"
+	CtxTableMaxRead       = "tableMaxReadCapacity"
+	CtxSystemLogLevel     = "lambdaSystemLogLevel"
 )
+
+// Table capacity modes (context key "tableCapacity").
+const (
+	// CapacityOnDemand: pay per request, no capacity to plan (default).
+	CapacityOnDemand = "on-demand"
+	// CapacityProvisioned: provisioned capacity with auto scaling (target
+	// 70% utilisation) between 1 and the configured maxima, for the table
+	// and its index. Cheaper per write for steady traffic (the cost
+	// model's what-if); a burst above the capacity is throttled, which only
+	// delays processing: ingest never touches the table, and processors
+	// retry throttled writes.
+	CapacityProvisioned = "provisioned"
+)
+
+// Default auto-scaling maxima with CapacityProvisioned (units per second).
+const (
+	DefaultTableMaxWrite = 100
+	DefaultTableMaxRead  = 100
+)
+
+// SystemLogLevels are the Lambda system (platform) log levels accepted by
+// "lambdaSystemLogLevel": INFO keeps the START/END/REPORT lines of every
+// invocation, WARN drops them (less log ingestion; Lambda's own metrics are
+// unaffected).
+var SystemLogLevels = []string{"DEBUG", "INFO", "WARN"}
 
 // DefaultRetrySchedule is the outbound delivery retry schedule (the
 // contract's HOOKSTACK_RETRY_SCHEDULE default).
@@ -80,6 +109,10 @@ type Config struct {
 	AssetsDir          string              // where <function>/bootstrap files live
 	LowStock           string              // optional HOOKSTACK_LOW_STOCK for inventory (default 5)
 	TrelloDoneLists    string              // optional HOOKSTACK_TRELLO_DONE_LISTS for relay
+	TableCapacity      string              // CapacityOnDemand or CapacityProvisioned
+	TableMaxWrite      float64             // auto-scaling maximum WCU (provisioned)
+	TableMaxRead       float64             // auto-scaling maximum RCU (provisioned)
+	SystemLogLevel     string              // Lambda system log level, one of SystemLogLevels
 }
 
 // DefaultConfig returns the documented defaults.
@@ -93,6 +126,10 @@ func DefaultConfig() Config {
 		LogRetentionDays: 30,
 		Removal:          RemovalRetain,
 		AssetsDir:        "bin",
+		TableCapacity:    CapacityOnDemand,
+		TableMaxWrite:    DefaultTableMaxWrite,
+		TableMaxRead:     DefaultTableMaxRead,
+		SystemLogLevel:   "INFO",
 	}
 }
 
@@ -116,6 +153,9 @@ func ConfigFromContext(get func(key string) any) (Config, error) {
 	str(CtxAssetsDir, &c.AssetsDir)
 	str(CtxLowStock, &c.LowStock)
 	str(CtxTrelloDoneLists, &c.TrelloDoneLists)
+	str(CtxTableCapacity, &c.TableCapacity)
+	str(CtxSystemLogLevel, &c.SystemLogLevel)
+	c.SystemLogLevel = strings.ToUpper(c.SystemLogLevel)
 	if c.LowStock != "" {
 		if n, err := strconv.Atoi(c.LowStock); err != nil || n < 0 {
 			errs = append(errs, fmt.Errorf("context %s: %q is not a whole number ≥ 0", CtxLowStock, c.LowStock))
@@ -136,6 +176,8 @@ func ConfigFromContext(get func(key string) any) (Config, error) {
 	}
 	num(CtxThrottleRate, &c.ThrottleRate)
 	num(CtxThrottleBurst, &c.ThrottleBurst)
+	num(CtxTableMaxWrite, &c.TableMaxWrite)
+	num(CtxTableMaxRead, &c.TableMaxRead)
 	days := float64(c.LogRetentionDays)
 	num(CtxLogRetentionDays, &days)
 	c.LogRetentionDays = int(days)
@@ -235,6 +277,20 @@ func (c *Config) Validate() error {
 	}
 	if c.AssetsDir == "" {
 		errs = append(errs, errors.New("assetsDir: must not be empty"))
+	}
+	if c.TableCapacity != CapacityOnDemand && c.TableCapacity != CapacityProvisioned {
+		errs = append(errs, fmt.Errorf("tableCapacity %q: want %q or %q", c.TableCapacity, CapacityOnDemand, CapacityProvisioned))
+	}
+	for _, m := range []struct {
+		key string
+		v   float64
+	}{{CtxTableMaxWrite, c.TableMaxWrite}, {CtxTableMaxRead, c.TableMaxRead}} {
+		if !(m.v >= 1) || m.v > 40000 || m.v != math.Trunc(m.v) {
+			errs = append(errs, fmt.Errorf("%s %v: must be a whole number from 1 to 40000", m.key, m.v))
+		}
+	}
+	if !slices.Contains(SystemLogLevels, c.SystemLogLevel) {
+		errs = append(errs, fmt.Errorf("lambdaSystemLogLevel %q: want one of %s", c.SystemLogLevel, strings.Join(SystemLogLevels, ", ")))
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("%w: %w", ErrInvalidConfig, errors.Join(errs...))

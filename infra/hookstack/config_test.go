@@ -31,6 +31,10 @@ func TestConfigFromContextDefaults(t *testing.T) {
 	if got := cfg.DeliveryAttempts(); got != 8 {
 		t.Errorf("delivery attempts %d, want 8", got)
 	}
+	if cfg.TableCapacity != CapacityOnDemand || cfg.TableMaxWrite != DefaultTableMaxWrite ||
+		cfg.TableMaxRead != DefaultTableMaxRead || cfg.SystemLogLevel != "INFO" {
+		t.Errorf("table %s %v/%v, system log level %s", cfg.TableCapacity, cfg.TableMaxWrite, cfg.TableMaxRead, cfg.SystemLogLevel)
+	}
 }
 
 func TestConfigFromContextValues(t *testing.T) {
@@ -52,6 +56,12 @@ func TestConfigFromContextValues(t *testing.T) {
 		{"providers as JSON in a string", map[string]any{"providers": `["slack","github"]`}, func(t *testing.T, c Config) {
 			if !slices.Equal(c.Providers, []string{"github", "slack"}) {
 				t.Errorf("providers %v", c.Providers)
+			}
+		}},
+		{"provisioned table, warn", map[string]any{"tableCapacity": "provisioned", "tableMaxWriteCapacity": 40.0,
+			"tableMaxReadCapacity": "25", "lambdaSystemLogLevel": "warn"}, func(t *testing.T, c Config) {
+			if c.TableCapacity != CapacityProvisioned || c.TableMaxWrite != 40 || c.TableMaxRead != 25 || c.SystemLogLevel != "WARN" {
+				t.Errorf("table %s %v/%v, system log level %s", c.TableCapacity, c.TableMaxWrite, c.TableMaxRead, c.SystemLogLevel)
 			}
 		}},
 		{"providers all", map[string]any{"providers": "all"}, func(t *testing.T, c Config) {
@@ -130,6 +140,10 @@ func TestConfigFromContextErrors(t *testing.T) {
 		{"cidr JSON malformed", map[string]any{"allowCidrs": `{"stripe":`}, "allowCidrs"},
 		{"outbound cidr invalid", map[string]any{"outboundAllowCidrs": "10.0.0.0"}, "outboundAllowCidrs"},
 		{"providers wrong type", map[string]any{"providers": []any{1.0}}, "not a string"},
+		{"table capacity unknown", map[string]any{"tableCapacity": "reserved"}, `tableCapacity "reserved"`},
+		{"table max write zero", map[string]any{"tableCapacity": "provisioned", "tableMaxWriteCapacity": "0"}, "tableMaxWriteCapacity 0"},
+		{"table max read fraction", map[string]any{"tableMaxReadCapacity": 2.5}, "tableMaxReadCapacity 2.5"},
+		{"system log level unknown", map[string]any{"lambdaSystemLogLevel": "quiet"}, `lambdaSystemLogLevel "QUIET"`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

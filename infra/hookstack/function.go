@@ -124,17 +124,18 @@ func newFunction(scope constructs.Construct, id string, props *functionProps) aw
 		assetDir = filepath.Join(cfg.AssetsDir, props.Name)
 	}
 	fn := awslambda.NewFunction(this, jsii.String("Function"), &awslambda.FunctionProps{
-		Description:   jsii.String("Hookstack " + props.Name),
-		Runtime:       awslambda.Runtime_PROVIDED_AL2023(),
-		Architecture:  awslambda.Architecture_ARM_64(),
-		Handler:       jsii.String("bootstrap"),
-		Code:          awslambda.Code_FromAsset(jsii.String(assetDir), nil),
-		MemorySize:    jsii.Number(spec.MemoryMB),
-		Timeout:       awscdk.Duration_Seconds(jsii.Number(spec.Timeout.Seconds())),
-		LoggingFormat: awslambda.LoggingFormat_JSON,
-		LogGroup:      logs,
-		Role:          role,
-		Environment:   &env,
+		Description:      jsii.String("Hookstack " + props.Name),
+		Runtime:          awslambda.Runtime_PROVIDED_AL2023(),
+		Architecture:     awslambda.Architecture_ARM_64(),
+		Handler:          jsii.String("bootstrap"),
+		Code:             awslambda.Code_FromAsset(jsii.String(assetDir), nil),
+		MemorySize:       jsii.Number(spec.MemoryMB),
+		Timeout:          awscdk.Duration_Seconds(jsii.Number(spec.Timeout.Seconds())),
+		LoggingFormat:    awslambda.LoggingFormat_JSON,
+		SystemLogLevelV2: systemLogLevel(cfg.SystemLogLevel),
+		LogGroup:         logs,
+		Role:             role,
+		Environment:      &env,
 	})
 	// The role's policy must exist before the function, or the first
 	// invocations cannot write logs.
@@ -160,4 +161,15 @@ func queueURLs(env map[string]*string, queues map[string]awssqs.Queue, names ...
 	for _, n := range names {
 		env[QueueURLEnv(n)] = queues[n].QueueUrl()
 	}
+}
+
+// systemLogLevel maps Config.SystemLogLevel to CDK's enum (INFO when unset).
+func systemLogLevel(level string) awslambda.SystemLogLevel {
+	switch level {
+	case "DEBUG":
+		return awslambda.SystemLogLevel_DEBUG
+	case "WARN":
+		return awslambda.SystemLogLevel_WARN
+	}
+	return awslambda.SystemLogLevel_INFO
 }

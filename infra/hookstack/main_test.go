@@ -123,6 +123,10 @@ var customContext = map[string]any{
 	CtxOutboundAllowCidrs: "10.0.0.0/8",
 	CtxLowStock:           "3",
 	CtxTrelloDoneLists:    "Shipped,Done",
+	CtxTableCapacity:      "provisioned",
+	CtxTableMaxWrite:      "40",
+	CtxTableMaxRead:       "20",
+	CtxSystemLogLevel:     "warn",
 }
 
 // fixture synthesizes the named stack once per test binary.

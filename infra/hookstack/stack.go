@@ -67,7 +67,9 @@ func NewHookstackStack(scope constructs.Construct, id *string, props *HookstackS
 	awscdk.Tags_Of(stack).Add(jsii.String("project"), jsii.String("hookstack"), nil)
 	s := &HookstackStack{Stack: stack, Config: cfg}
 
-	s.Storage = NewStorage(stack, jsii.String("Storage"), &StorageProps{Removal: cfg.Removal})
+	s.Storage = NewStorage(stack, jsii.String("Storage"), &StorageProps{
+		Removal: cfg.Removal, Capacity: cfg.TableCapacity, MaxWrite: cfg.TableMaxWrite, MaxRead: cfg.TableMaxRead,
+	})
 	s.Secrets = NewSecrets(stack, jsii.String("Secrets"), &SecretsProps{Providers: cfg.Providers, Removal: cfg.Removal})
 	s.Queues = NewQueues(stack, jsii.String("Queues"), &QueuesProps{DeliveryAttempts: cfg.DeliveryAttempts()})
 	s.Ingest = NewIngest(stack, jsii.String("Ingest"), &IngestProps{

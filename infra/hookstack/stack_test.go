@@ -34,11 +34,12 @@ func TestResourceCounts(t *testing.T) {
 			"AWS::SNS::Topic":                 1,
 			"AWS::SNS::Subscription":          0,
 			// 6 DLQs + 5 oldest-message + 7 errors + 7 throttles + API 5xx
-			"AWS::CloudWatch::Alarm":      26,
-			"AWS::CloudWatch::Dashboard":  1,
-			"AWS::Logs::LogGroup":         8, // 7 functions + API access logs
-			"AWS::IAM::Role":              7,
-			"Custom::S3AutoDeleteObjects": 0,
+			"AWS::CloudWatch::Alarm":                      26,
+			"AWS::CloudWatch::Dashboard":                  1,
+			"AWS::Logs::LogGroup":                         8, // 7 functions + API access logs
+			"AWS::IAM::Role":                              7,
+			"Custom::S3AutoDeleteObjects":                 0,
+			"AWS::ApplicationAutoScaling::ScalableTarget": 0,
 		}},
 		{"custom", map[string]int{
 			"AWS::Lambda::Function":         8, // + CDK's auto-delete-objects handler (removal=destroy)
@@ -49,6 +50,9 @@ func TestResourceCounts(t *testing.T) {
 			"AWS::SNS::Subscription":        1,
 			"AWS::CloudWatch::Alarm":        26,
 			"Custom::S3AutoDeleteObjects":   1,
+			// tableCapacity=provisioned: write and read, table and index.
+			"AWS::ApplicationAutoScaling::ScalableTarget": 4,
+			"AWS::ApplicationAutoScaling::ScalingPolicy":  4,
 		}},
 	} {
 		s := fixture(t, tc.fixture)
@@ -83,6 +87,7 @@ func TestFunctions(t *testing.T) {
 				{"memory", num(p["MemorySize"]), spec.MemoryMB},
 				{"timeout", num(p["Timeout"]), spec.Timeout.Seconds()},
 				{"log format", get(p, "LoggingConfig", "LogFormat"), "JSON"},
+				{"system log level", get(p, "LoggingConfig", "SystemLogLevel"), "INFO"},
 				{"log retention", num(get(props(s.resource(t, refID(get(p, "LoggingConfig", "LogGroup")))), "RetentionInDays")), 30.0},
 				{"backend", get(p, "Environment", "Variables", EnvBackend), "aws"},
 			}
@@ -251,9 +256,10 @@ func TestTable(t *testing.T) {
 	for _, tc := range []struct {
 		fixture, deletionPolicy string
 		protected               bool
+		provisioned             bool
 	}{
-		{"default", "Retain", true},
-		{"custom", "Delete", false},
+		{"default", "Retain", true, false},
+		{"custom", "Delete", false, true},
 	} {
 		t.Run(tc.fixture, func(t *testing.T) {
 			s := fixture(t, tc.fixture)
@@ -265,8 +271,40 @@ func TestTable(t *testing.T) {
 			if p["DeletionProtectionEnabled"] != tc.protected {
 				t.Errorf("deletion protection %v, want %v", p["DeletionProtectionEnabled"], tc.protected)
 			}
-			if p["BillingMode"] != "PAY_PER_REQUEST" {
-				t.Errorf("billing mode %v", p["BillingMode"])
+			if !tc.provisioned && (p["BillingMode"] != "PAY_PER_REQUEST" || p["ProvisionedThroughput"] != nil) {
+				t.Errorf("billing mode %v, provisioned throughput %v", p["BillingMode"], p["ProvisionedThroughput"])
+			}
+			if tc.provisioned {
+				if p["BillingMode"] != nil && p["BillingMode"] != "PROVISIONED" {
+					t.Errorf("billing mode %v", p["BillingMode"])
+				}
+				if got := flatten(p["ProvisionedThroughput"]); got != `{"ReadCapacityUnits":1,"WriteCapacityUnits":1}` {
+					t.Errorf("table throughput %s", got)
+				}
+				if got := flatten(get(p, "GlobalSecondaryIndexes", 0, "ProvisionedThroughput")); got != `{"ReadCapacityUnits":1,"WriteCapacityUnits":1}` {
+					t.Errorf("index throughput %s", got)
+				}
+				// Auto scaling: 1..max per dimension, table and index, 70% target.
+				got := map[string]float64{}
+				for _, st := range s.resources("AWS::ApplicationAutoScaling::ScalableTarget") {
+					sp := props(st)
+					if num(sp["MinCapacity"]) != 1 || sp["ServiceNamespace"] != "dynamodb" {
+						t.Errorf("scalable target %v", sp)
+					}
+					got[fmt.Sprint(sp["ScalableDimension"])] = num(sp["MaxCapacity"])
+				}
+				want := map[string]float64{
+					"dynamodb:table:WriteCapacityUnits": 40, "dynamodb:table:ReadCapacityUnits": 20,
+					"dynamodb:index:WriteCapacityUnits": 40, "dynamodb:index:ReadCapacityUnits": 20,
+				}
+				if fmt.Sprint(got) != fmt.Sprint(want) {
+					t.Errorf("scalable targets %v, want %v", got, want)
+				}
+				for _, sp := range s.resources("AWS::ApplicationAutoScaling::ScalingPolicy") {
+					if v := num(get(props(sp), "TargetTrackingScalingPolicyConfiguration", "TargetValue")); v != ProvisionedTargetUtilization {
+						t.Errorf("scaling target %v", v)
+					}
+				}
 			}
 			if get(p, "PointInTimeRecoverySpecification", "PointInTimeRecoveryEnabled") != true {
 				t.Errorf("PITR not enabled: %v", p["PointInTimeRecoverySpecification"])
@@ -278,7 +316,7 @@ func TestTable(t *testing.T) {
 				t.Errorf("key schema %s", got)
 			}
 			gsi := get(p, "GlobalSecondaryIndexes", 0)
-			if got := flatten(gsi); got != `{"IndexName":"gsi1","KeySchema":[{"AttributeName":"gsi1pk","KeyType":"HASH"},{"AttributeName":"gsi1sk","KeyType":"RANGE"}],"Projection":{"ProjectionType":"ALL"}}` {
+			if got := flatten(gsi); !tc.provisioned && got != `{"IndexName":"gsi1","KeySchema":[{"AttributeName":"gsi1pk","KeyType":"HASH"},{"AttributeName":"gsi1sk","KeyType":"RANGE"}],"Projection":{"ProjectionType":"ALL"}}` {
 				t.Errorf("GSI %s", got)
 			}
 		})
@@ -715,6 +753,11 @@ func TestCustomContext(t *testing.T) {
 	inventoryEnv := get(props(s.resource(t, s.fnID["inventory"])), "Environment", "Variables")
 	if got := get(inventoryEnv, EnvLowStock); got != "3" {
 		t.Errorf("low stock %v", got)
+	}
+	for _, name := range Functions {
+		if got := get(props(s.resource(t, s.fnID[name])), "LoggingConfig", "SystemLogLevel"); got != "WARN" {
+			t.Errorf("%s system log level %v, want WARN", name, got)
+		}
 	}
 	relayEnv := get(props(s.resource(t, s.fnID["relay"])), "Environment", "Variables")
 	if got := get(relayEnv, EnvDoneLists); got != "Shipped,Done" {

@@ -31,7 +31,17 @@ const ClaimExpirationDays = 30
 type StorageProps struct {
 	// Removal is RemovalRetain (default) or RemovalDestroy.
 	Removal string
+	// Capacity is CapacityOnDemand (default, "") or CapacityProvisioned,
+	// which scales the table and its index between 1 and MaxWrite / MaxRead
+	// units at 70% target utilisation.
+	Capacity string
+	MaxWrite float64
+	MaxRead  float64
 }
+
+// ProvisionedTargetUtilization is the auto-scaling target of a provisioned
+// table (and the cost model's provisionedUtilisation).
+const ProvisionedTargetUtilization = 70
 
 // Storage is the single DynamoDB table and the claim-check bucket.
 type Storage struct {
@@ -40,17 +50,25 @@ type Storage struct {
 	Bucket awss3.Bucket
 }
 
-// NewStorage creates the table (on-demand, PITR, TTL, deletion protection
-// when retained) and the claim-check bucket (private, encrypted, TLS-only,
+// NewStorage creates the table (on-demand or provisioned with auto
+// scaling, PITR, TTL, deletion protection when retained) and the claim-check bucket (private, encrypted, TLS-only,
 // expiring).
 func NewStorage(scope constructs.Construct, id *string, props *StorageProps) *Storage {
 	this := constructs.NewConstruct(scope, id)
 	retain := props.Removal != RemovalDestroy
+	provisioned := props.Capacity == CapacityProvisioned
+	billing := awsdynamodb.BillingMode_PAY_PER_REQUEST
+	var initial *float64 // capacity units before auto scaling adjusts them
+	if provisioned {
+		billing, initial = awsdynamodb.BillingMode_PROVISIONED, jsii.Number(1)
+	}
 
 	table := awsdynamodb.NewTable(this, jsii.String("Table"), &awsdynamodb.TableProps{
-		PartitionKey: &awsdynamodb.Attribute{Name: jsii.String(TablePartitionKey), Type: awsdynamodb.AttributeType_STRING},
-		SortKey:      &awsdynamodb.Attribute{Name: jsii.String(TableSortKey), Type: awsdynamodb.AttributeType_STRING},
-		BillingMode:  awsdynamodb.BillingMode_PAY_PER_REQUEST,
+		PartitionKey:  &awsdynamodb.Attribute{Name: jsii.String(TablePartitionKey), Type: awsdynamodb.AttributeType_STRING},
+		SortKey:       &awsdynamodb.Attribute{Name: jsii.String(TableSortKey), Type: awsdynamodb.AttributeType_STRING},
+		BillingMode:   billing,
+		ReadCapacity:  initial,
+		WriteCapacity: initial,
 		PointInTimeRecoverySpecification: &awsdynamodb.PointInTimeRecoverySpecification{
 			PointInTimeRecoveryEnabled: jsii.Bool(true),
 		},
@@ -64,7 +82,24 @@ func NewStorage(scope constructs.Construct, id *string, props *StorageProps) *St
 		PartitionKey:   &awsdynamodb.Attribute{Name: jsii.String(TableGSIPartition), Type: awsdynamodb.AttributeType_STRING},
 		SortKey:        &awsdynamodb.Attribute{Name: jsii.String(TableGSISort), Type: awsdynamodb.AttributeType_STRING},
 		ProjectionType: awsdynamodb.ProjectionType_ALL,
+		ReadCapacity:   initial,
+		WriteCapacity:  initial,
 	})
+	if provisioned {
+		scale := func(a awsdynamodb.IScalableTableAttribute) {
+			a.ScaleOnUtilization(&awsdynamodb.UtilizationScalingProps{
+				TargetUtilizationPercent: jsii.Number(ProvisionedTargetUtilization),
+			})
+		}
+		scale(table.AutoScaleWriteCapacity(&awsdynamodb.EnableScalingProps{
+			MinCapacity: jsii.Number(1), MaxCapacity: jsii.Number(props.MaxWrite)}))
+		scale(table.AutoScaleReadCapacity(&awsdynamodb.EnableScalingProps{
+			MinCapacity: jsii.Number(1), MaxCapacity: jsii.Number(props.MaxRead)}))
+		scale(table.AutoScaleGlobalSecondaryIndexWriteCapacity(jsii.String(TableGSI), &awsdynamodb.EnableScalingProps{
+			MinCapacity: jsii.Number(1), MaxCapacity: jsii.Number(props.MaxWrite)}))
+		scale(table.AutoScaleGlobalSecondaryIndexReadCapacity(jsii.String(TableGSI), &awsdynamodb.EnableScalingProps{
+			MinCapacity: jsii.Number(1), MaxCapacity: jsii.Number(props.MaxRead)}))
+	}
 
 	bucket := awss3.NewBucket(this, jsii.String("ClaimBucket"), &awss3.BucketProps{
 		BlockPublicAccess: awss3.BlockPublicAccess_BLOCK_ALL(),

@@ -162,8 +162,8 @@ func Typical() Inputs {
 }
 
 // provisionedUtilisation is the average share of provisioned DynamoDB
-// capacity actually used under auto scaling (its target utilisation is
-// 70% by default): the price per request unit is the capacity-hour price
+// capacity actually used under auto scaling (infra's
+// ProvisionedTargetUtilization, 70%): the price per request unit is the capacity-hour price
 // over the requests that hour could serve at that share.
 const provisionedUtilisation = 0.70
 
@@ -198,11 +198,11 @@ var Variants = []Variant{
 		}
 		in.DelivererWrites = dense(in.DelivererWrites)
 	}},
-	{"DynamoDB provisioned capacity at 70% average utilisation (steady traffic, auto scaling)", func(in *Inputs) {
+	{"DynamoDB provisioned capacity at 70% average utilisation (-c tableCapacity=provisioned; steady traffic)", func(in *Inputs) {
 		in.Prices.DynamoPerWRU = in.Prices.DynamoProvisionedPerWCUHour / 3600 / provisionedUtilisation
 		in.Prices.DynamoPerRRU = in.Prices.DynamoProvisionedPerRCUHour / 3600 / provisionedUtilisation
 	}},
-	{"Lambda platform log lines off (system log level WARN: no START/END/REPORT)", func(in *Inputs) { in.PlatformLogBytes = 0 }},
+	{"Lambda platform log lines off (-c lambdaSystemLogLevel=WARN: no START/END/REPORT)", func(in *Inputs) { in.PlatformLogBytes = 0 }},
 	{"replay archive off (HOOKSTACK_ARCHIVE_TTL=0)", func(in *Inputs) {
 		for i := range in.Mix {
 			var ws []Write
