@@ -66,10 +66,32 @@ func Report(in Inputs) (string, error) {
 
 	writeAssumptions(&b, in, r)
 
-	b.WriteString("Managed webhook services, published plan fees (dates of knowledge; not fetched from here — re-check):\n\n")
-	b.WriteString("| vendor | plan | USD per month | page | as of | note |\n|---|---|---:|---|---|---|\n")
+	b.WriteString("The same volumes on managed webhook services, at their published prices (USD per million webhooks, " +
+		"all-in; each webhook one message or event; read from the vendors' pages on the date given, not fetched from here — re-check):\n\n")
+	b.WriteString("| vendor | plan | base per month | included | beyond, per million |")
+	for _, v := range Volumes {
+		fmt.Fprintf(&b, " %s a month |", qty(v))
+	}
+	b.WriteString(" page (as of) | note |\n|---|---|---:|---:|---:|")
+	for range Volumes {
+		b.WriteString("---:|")
+	}
+	b.WriteString("---|---|\n")
+	fmt.Fprintf(&b, "| **Hookstack** (this model) | on your AWS account | %s | — | %s |", usd(Sum(r.Fixed)), usd(total))
+	for _, v := range Volumes {
+		fmt.Fprintf(&b, " %s |", usd(r.AllIn(v)))
+	}
+	b.WriteString(" list prices below | fixed monthly costs + the variable cost above |\n")
 	for _, p := range ManagedPlans {
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", p.Vendor, p.Plan, usd(p.MonthlyUSD), p.Page, p.AsOf, p.Note)
+		rate, included := "flat", "—"
+		if p.PerMillionUSD >= 0 {
+			rate, included = usd(p.PerMillionUSD), qty(p.Included)
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |", p.Vendor, p.Plan, usd(p.MonthlyUSD), included, rate)
+		for _, v := range Volumes {
+			fmt.Fprintf(&b, " %s |", usd(p.Monthly(v)/v*1e6))
+		}
+		fmt.Fprintf(&b, " %s (%s; transcribed in %s) | %s |\n", p.Page, p.AsOf, p.Source, p.Note)
 	}
 	b.WriteString("\nAWS prices used:\n\n| service | figure | page | as of |\n|---|---|---|---|\n")
 	for _, s := range Sources {
@@ -193,4 +215,26 @@ func writeAssumptions(b *strings.Builder, in Inputs, r Result) {
 		"the platform log lines, a function URL if API Gateway's features are not needed).\n\n",
 		verdict, usd(Target), usd(total), usd(r.AllIn(Volumes[len(Volumes)-1])), qty(Volumes[len(Volumes)-1]),
 		usd(floor), usd(Target-floor))
+
+	// Against the managed services, at the middle volume.
+	v := Volumes[len(Volumes)/2]
+	var lo, hi *ManagedPlan
+	for i := range ManagedPlans {
+		p := &ManagedPlans[i]
+		if p.PerMillionUSD < 0 {
+			continue // flat licences exclude the infrastructure they run on
+		}
+		if lo == nil || p.Monthly(v) < lo.Monthly(v) {
+			lo = p
+		}
+		if hi == nil || p.Monthly(v) > hi.Monthly(v) {
+			hi = p
+		}
+	}
+	if lo != nil {
+		fmt.Fprintf(b, "Against the managed services (table below), at %s webhooks a month: Hookstack %s per million all-in, "+
+			"the metered plans from %s (%s %s) to %s (%s %s) at their list rates; volume discounts (Hookdeck's page "+
+			"quotes a lower rate at volume) can make a managed plan the cheaper one at high volume.\n\n",
+			qty(v), usd(r.AllIn(v)), usd(lo.Monthly(v)/v*1e6), lo.Vendor, lo.Plan, usd(hi.Monthly(v)/v*1e6), hi.Vendor, hi.Plan)
+	}
 }
