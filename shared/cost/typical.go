@@ -52,8 +52,8 @@ func measuredClass(name string) MeasuredClass {
 var itemNames = map[string]string{
 	"archive":          "archive envelope",
 	"archive-event":    "archive alias",
-	"delivered":        "delivered marker",
-	"delivery-attempt": "attempt",
+	"delivered":        "delivered attempt (also the marker)",
+	"delivery-attempt": "failed attempt",
 }
 
 // writesOf turns measured writes into the model's: the items that expire

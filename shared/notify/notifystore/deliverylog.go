@@ -4,18 +4,26 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/hookstack/hookstack/shared/notify"
 	"github.com/hookstack/hookstack/shared/store"
 )
 
-// DeliveryLog is notify.DeliveryLog on a store: one record per attempt
-// (kind KindAttempt) and, for a delivery that succeeded, a marker (kind
-// KindDelivered, key the delivery id) that Delivered reads with one
-// consistent Get. Both expire after TTL (0 means notify.LogTTL, 30 days):
-// longer than SQS keeps any message (14 days at most), so no queued copy of
-// a delivery outlives its marker.
+// DeliveryLog is notify.DeliveryLog on a store: one record per failed
+// attempt (kind KindAttempt, key Attempt.Key) and, for the attempt that
+// delivered, one record keyed by the delivery id (kind KindDelivered) that
+// is both the attempt's log entry and the marker Delivered reads with one
+// consistent Get — one write instead of two for the common case of a
+// delivery that succeeds at once. Both kinds are listed (ListedKinds) and
+// expire after TTL (0 means notify.LogTTL, 30 days): longer than SQS keeps
+// any message (14 days at most), so no queued copy of a delivery outlives
+// its marker.
+//
+// Markers written before the merge carry only the delivery id, time and
+// attempt number, beside a KindAttempt record of the
+// successful attempt; List skips them.
 type DeliveryLog struct {
 	Store store.Store
 	TTL   time.Duration
@@ -41,16 +49,11 @@ func (l *DeliveryLog) now() time.Time {
 	return time.Now()
 }
 
-// deliveredMarker is the data of a KindDelivered record.
-type deliveredMarker struct {
-	DeliveryID string    `json:"delivery_id"`
-	At         time.Time `json:"at"`
-	Attempt    int       `json:"attempt"`
-}
-
-// Record stores attempt a (key a.Key()). For outcome notify.LogDelivered it
-// first writes the delivered marker, so that Delivered answers true even if
-// the attempt record fails.
+// Record stores attempt a. An attempt with outcome notify.LogDelivered is
+// the delivery's KindDelivered record (key the delivery id); if one exists
+// already (a copy of the delivery sent twice), the attempt is kept as a
+// KindAttempt record instead. Every other attempt is a KindAttempt record
+// (key a.Key()).
 //
 // A second record under the same key is either the same attempt recorded
 // again (same AttemptedAt: nothing to do) or a new attempt with a number
@@ -70,28 +73,38 @@ func (l *DeliveryLog) Record(ctx context.Context, a notify.Attempt) error {
 	}
 	a.ExpiresAt = a.ExpiresAt.UTC()
 
-	var errs []error
 	if a.Outcome == notify.LogDelivered {
-		if err := l.markDelivered(ctx, a); err != nil {
-			errs = append(errs, err)
+		done, err := l.markDelivered(ctx, a)
+		if err != nil || done {
+			return err
 		}
 	}
-	if err := l.putAttempt(ctx, a); err != nil {
-		errs = append(errs, err)
-	}
-	return errors.Join(errs...)
+	return l.putAttempt(ctx, a)
 }
 
-func (l *DeliveryLog) markDelivered(ctx context.Context, a notify.Attempt) error {
+// markDelivered writes the delivery's KindDelivered record holding a. done
+// is false when the delivery was marked before by another attempt, whose
+// record stays: a is then logged as an ordinary attempt.
+func (l *DeliveryLog) markDelivered(ctx context.Context, a notify.Attempt) (done bool, err error) {
 	r := store.Record{Kind: KindDelivered, Key: a.DeliveryID, UpdatedAt: a.AttemptedAt, ExpiresAt: a.ExpiresAt}
-	if err := r.Encode(deliveredMarker{DeliveryID: a.DeliveryID, At: a.AttemptedAt, Attempt: a.Attempt}); err != nil {
-		return err
+	if err := r.Encode(a); err != nil {
+		return false, err
 	}
-	_, err := l.Store.Put(ctx, r, 0)
-	if err != nil && !errors.Is(err, store.ErrConflict) { // conflict: marked already
-		return fmt.Errorf("mark %s delivered: %w", a.DeliveryID, err)
+	_, err = l.Store.Put(ctx, r, 0)
+	if errors.Is(err, store.ErrConflict) {
+		prev, gerr := l.Store.Get(ctx, KindDelivered, a.DeliveryID)
+		if gerr == nil {
+			var old notify.Attempt
+			if prev.Decode(&old) == nil && old.AttemptedAt.Equal(a.AttemptedAt) && old.Attempt == a.Attempt {
+				return true, nil // this attempt, recorded again
+			}
+		}
+		return false, nil
 	}
-	return nil
+	if err != nil {
+		return false, fmt.Errorf("mark %s delivered: %w", a.DeliveryID, err)
+	}
+	return true, nil
 }
 
 func (l *DeliveryLog) putAttempt(ctx context.Context, a notify.Attempt) error {
@@ -152,26 +165,37 @@ const scanLimit = store.MaxLimit
 // instead.
 func (l *DeliveryLog) List(ctx context.Context, notificationID, endpointID string, limit int) ([]notify.Attempt, error) {
 	limit = store.ClampLimit(limit)
-	recs, err := l.Store.List(ctx, KindAttempt, scanLimit)
+	failed, err := l.Store.List(ctx, KindAttempt, scanLimit)
 	if err != nil {
 		return nil, fmt.Errorf("list attempts: %w", err)
 	}
-	out := make([]notify.Attempt, 0, min(limit, len(recs)))
-	for _, r := range recs {
-		var a notify.Attempt
-		if err := r.Decode(&a); err != nil {
-			return nil, fmt.Errorf("list attempts: %w", err)
-		}
-		if notificationID != "" && a.NotificationID != notificationID {
-			continue
-		}
-		if endpointID != "" && a.EndpointID != endpointID {
-			continue
-		}
-		out = append(out, a)
-		if len(out) == limit {
-			break
+	delivered, err := l.Store.List(ctx, KindDelivered, scanLimit)
+	if err != nil && !errors.Is(err, store.ErrNotListable) { // a table indexed before the merge
+		return nil, fmt.Errorf("list delivered attempts: %w", err)
+	}
+	all := make([]notify.Attempt, 0, len(failed)+len(delivered))
+	for _, recs := range [][]store.Record{failed, delivered} {
+		for _, r := range recs {
+			var a notify.Attempt
+			if err := r.Decode(&a); err != nil {
+				return nil, fmt.Errorf("list attempts: %w", err)
+			}
+			if a.EndpointID == "" && a.NotificationID == "" {
+				continue // a marker of the earlier layout: its attempt is a KindAttempt record
+			}
+			if notificationID != "" && a.NotificationID != notificationID {
+				continue
+			}
+			if endpointID != "" && a.EndpointID != endpointID {
+				continue
+			}
+			all = append(all, a)
 		}
 	}
-	return out, nil
+	// Newest first, as each list is: merge by attempt time.
+	slices.SortStableFunc(all, func(x, y notify.Attempt) int { return y.AttemptedAt.Compare(x.AttemptedAt) })
+	if len(all) > limit {
+		all = all[:limit]
+	}
+	return all, nil
 }

@@ -45,7 +45,7 @@ const (
 // every dynamostore.New on the table that writes or lists them passes
 // dynamostore.ListKinds(ListedKinds...), so that only they (and the
 // notifications log) take gsi1 writes.
-var ListedKinds = []string{KindEndpoint, KindAttempt}
+var ListedKinds = []string{KindEndpoint, KindAttempt, KindDelivered}
 
 // MaxEndpoints bounds the endpoints Add accepts: Endpoints reads them with
 // one store.List, capped at store.MaxLimit, and must never miss one.

@@ -375,11 +375,19 @@ func testDelivered(t *testing.T, s store.Store) {
 	if want := ok.AttemptedAt.Add(notify.LogTTL); !marker.ExpiresAt.Equal(want) {
 		t.Fatalf("marker expires %v, want %v", marker.ExpiresAt, want)
 	}
-	rec, err := s.Get(ctx, notifystore.KindAttempt, ok.Key())
+	// The marker is the successful attempt's only record: one write.
+	var logged notify.Attempt
+	if err := marker.Decode(&logged); err != nil || logged.StatusCode != 204 || logged.Attempt != 2 || logged.EndpointID != "ep_1" {
+		t.Fatalf("marker holds %+v, %v; want the delivered attempt", logged, err)
+	}
+	if _, err := s.Get(ctx, notifystore.KindAttempt, ok.Key()); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("a separate attempt record for the delivered attempt: %v", err)
+	}
+	rec, err := s.Get(ctx, notifystore.KindAttempt, attempt(id, "evt_1", "ep_1", 1, notify.LogRetry, now).Key())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := ok.AttemptedAt.Add(notify.LogTTL); !rec.ExpiresAt.Equal(want) {
+	if want := now.Add(notify.LogTTL); !rec.ExpiresAt.Equal(want) {
 		t.Fatalf("attempt expires %v, want %v", rec.ExpiresAt, want)
 	}
 	list, err := l.List(ctx, "evt_1", "ep_1", 0)
@@ -391,6 +399,34 @@ func testDelivered(t *testing.T, s store.Store) {
 	}
 	if !list[0].ExpiresAt.Equal(ok.AttemptedAt.Add(notify.LogTTL)) {
 		t.Fatalf("listed ExpiresAt = %v", list[0].ExpiresAt)
+	}
+
+	// A copy of the delivery sent again (a residual duplicate) succeeds
+	// too: the marker stays, the second success is kept as an attempt.
+	again := attempt(id, "evt_1", "ep_1", 3, notify.LogDelivered, now.Add(2*time.Second))
+	if err := l.Record(ctx, again); err != nil {
+		t.Fatal(err)
+	}
+	if list, err = l.List(ctx, "evt_1", "ep_1", 0); err != nil || len(list) != 3 || list[0].Attempt != 3 || list[1].Attempt != 2 {
+		t.Fatalf("List after a second success = %+v, %v", list, err)
+	}
+
+	// A marker of the earlier layout (delivery id, time, attempt; the
+	// attempt itself in a KindAttempt record) still answers Delivered and
+	// is not listed as an attempt.
+	oldID := notify.DeliveryID("evt_old", "ep_1")
+	oldMarker := store.Record{Kind: notifystore.KindDelivered, Key: oldID, UpdatedAt: now, ExpiresAt: now.Add(notify.LogTTL)}
+	if err := oldMarker.Encode(map[string]any{"delivery_id": oldID, "at": now, "attempt": 1}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Put(ctx, oldMarker, 0); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := l.Delivered(ctx, oldID); !got || err != nil {
+		t.Fatalf("Delivered(old marker) = %v, %v", got, err)
+	}
+	if list, err = l.List(ctx, "", "ep_1", 0); err != nil || len(list) != 3 {
+		t.Fatalf("List with an old marker = %+v, %v", list, err)
 	}
 }
 
