@@ -363,7 +363,7 @@ func (q *memQueue) Send(_ context.Context, name string, m queue.Outgoing) (strin
 	}
 	q.n++
 	id := fmt.Sprintf("m%d", q.n)
-	q.msgs[name] = append(q.msgs[name], queue.Message{ID: id, ReceiptHandle: id, Body: m.Body, Attributes: m.Attributes, ReceiveCount: 1, SentAt: time.Now()})
+	q.msgs[name] = append(q.msgs[name], queue.Message{ID: id, ReceiptHandle: id, Body: bytes.Clone(m.Body), Attributes: m.Attributes, ReceiveCount: 1, SentAt: time.Now()})
 	return id, nil
 }
 

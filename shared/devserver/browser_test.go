@@ -287,8 +287,12 @@ func TestInspectorInBrowser(t *testing.T) {
 		})
 		badID := bad["id"].(string)
 		p.waitJS("the dead row with its reason", `(() => { const r = document.querySelector(`+js(rowSel(badID))+`); return r && r.dataset.status === 'dead' && r.querySelector('.reason') !== null; })()`)
-		p.do("open it", chromedp.Click(chromedp.CSS(rowSel(badID))))
-		p.waitJS("its detail", `document.getElementById('detail-summary').innerText.includes('evt_browser_bad')`)
+		// The live list re-renders as the dead letter's status settles: a
+		// click can land on a row being replaced, so click until the
+		// detail shows.
+		p.waitJS("its detail", `(() => {
+			if (!document.getElementById('detail').hidden && document.getElementById('detail-summary').innerText.includes('evt_browser_bad')) return true;
+			const r = document.querySelector(`+js(rowSel(badID))+`); if (r) r.click(); return false; })()`)
 		p.do("replay", chromedp.Click(chromedp.CSS("#replay")))
 		p.waitJS("the replay message", `document.getElementById('detail-msg').textContent.includes('Replayed onto payments')`)
 		p.do("close", chromedp.KeyEvent(kb.Escape))

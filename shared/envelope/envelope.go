@@ -295,3 +295,9 @@ func Decode(b []byte) (Envelope, error) {
 func Encode(e Envelope) ([]byte, error) {
 	return e.MarshalJSON()
 }
+
+// AppendEncode appends the envelope's wire form to dst (see MarshalJSON):
+// for callers that reuse one buffer per message, such as ingest's pool.
+func AppendEncode(dst []byte, e Envelope) []byte {
+	return e.appendJSON(dst)
+}

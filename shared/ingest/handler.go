@@ -309,36 +309,45 @@ func (h *Handler) enqueue(ctx context.Context, envs []envelope.Envelope) error {
 	return errors.Join(errs...)
 }
 
+// envelopeBuffers recycles the buffers envelopes are encoded into: the
+// queue adapters copy a message's body before Send returns (the queue.Queue
+// contract), so a webhook's envelope bytes are garbage once sent.
+var envelopeBuffers = sync.Pool{New: func() any { return new([]byte) }}
+
+// maxPooledEnvelope keeps buffers of unusual size out of the pool.
+const maxPooledEnvelope = 64 << 10
+
 func (h *Handler) send(ctx context.Context, e *envelope.Envelope) error {
-	var body []byte
-	var err error
+	buf := envelopeBuffers.Get().(*[]byte)
+	defer func() {
+		if cap(*buf) <= maxPooledEnvelope {
+			envelopeBuffers.Put(buf)
+		}
+	}()
 	// A body over the threshold goes by reference for certain: decide before
 	// encoding it (escaping a large body only to throw it away is most of the
 	// cost of a large webhook).
-	if len(e.Body) <= h.cfg.ClaimThreshold {
-		if body, err = envelope.Encode(*e); err != nil {
-			return err
-		}
+	inline := len(e.Body) <= h.cfg.ClaimThreshold
+	if inline {
+		*buf = envelope.AppendEncode((*buf)[:0], *e)
+		inline = len(*buf) <= h.cfg.ClaimThreshold
 	}
-	if body == nil || len(body) > h.cfg.ClaimThreshold {
+	if !inline {
 		if h.blobs == nil {
-			return fmt.Errorf("envelope %s is %d bytes and no claim-check store is configured", e.ID, len(body))
+			return fmt.Errorf("envelope %s is %d bytes and no claim-check store is configured", e.ID, len(*buf))
 		}
 		ref, err := h.blobs.Put(ctx, "bodies/"+e.Provider+"/"+e.ID, e.Body)
 		if err != nil {
 			return fmt.Errorf("claim check %s: %w", e.ID, err)
 		}
 		e.BodyRef = ref
-		inline := e.Body
+		body := e.Body
 		e.Body = nil
-		body, err = envelope.Encode(*e)
-		e.Body = inline
-		if err != nil {
-			return err
-		}
+		*buf = envelope.AppendEncode((*buf)[:0], *e)
+		e.Body = body
 	}
 	q := e.Queue
-	m := queue.Outgoing{Body: body}
+	m := queue.Outgoing{Body: *buf}
 	if e.Invalid != "" {
 		// Verified but unparseable: the provider would only resend the same
 		// bytes, so accept it and dead-letter it at once with the reason.

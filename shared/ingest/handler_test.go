@@ -42,6 +42,7 @@ func (q *memQueue) Send(_ context.Context, name string, m queue.Outgoing) (strin
 	if q.sent == nil {
 		q.sent = map[string][]queue.Outgoing{}
 	}
+	m.Body = bytes.Clone(m.Body) // Send must not keep the caller's buffer
 	q.sent[name] = append(q.sent[name], m)
 	return fmt.Sprintf("m%d", len(q.sent[name])), nil
 }

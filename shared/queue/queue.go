@@ -34,6 +34,7 @@ type Outgoing struct {
 type Queue interface {
 	// Send enqueues one message and returns its id. An error means the
 	// message was not accepted (the caller must not acknowledge upstream).
+	// It must not keep m.Body once it returns: callers reuse the buffer.
 	Send(ctx context.Context, queue string, m Outgoing) (string, error)
 	// Receive returns up to max messages, hiding them for visibility. It
 	// waits up to wait for at least one message. Messages received more

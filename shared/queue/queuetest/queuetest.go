@@ -52,6 +52,7 @@ func Run(t *testing.T, newQueue func(t *testing.T, names []string, maxReceive in
 		fn   func(t *testing.T, nq Factory)
 	}{
 		{"RoundTrip", testRoundTrip},
+		{"SendKeepsNoBuffer", testSendKeepsNoBuffer},
 		{"EmptyReceive", testEmptyReceive},
 		{"ReceiveAtMostMax", testReceiveAtMostMax},
 		{"VisibilityHidesUntilLapse", testVisibility},
@@ -155,6 +156,19 @@ func checkSame(t *testing.T, got queue.Message, body string, attrs map[string]st
 	}
 	if !attrsEqual(got.Attributes, attrs) {
 		t.Errorf("attributes = %v, want %v", got.Attributes, attrs)
+	}
+}
+
+// testSendKeepsNoBuffer: Send must not keep the caller's body once it
+// returns (ingest reuses its envelope buffers): overwriting the buffer after
+// Send does not change what is received.
+func testSendKeepsNoBuffer(t *testing.T, nq Factory) {
+	q := nq(t, []string{src}, 5)
+	buf := []byte(`{"id":"evt_keep"}`)
+	send(t, q, src, queue.Outgoing{Body: buf})
+	copy(buf, `{"id":"xxx_xxxx"}`)
+	if m := receiveOne(t, q, src, longVis, 5*time.Second); string(m.Body) != `{"id":"evt_keep"}` {
+		t.Fatalf("received %q: the queue kept the caller's buffer", m.Body)
 	}
 }
 
