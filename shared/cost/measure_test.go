@@ -49,6 +49,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -405,16 +406,23 @@ func TestMeasureWrites(t *testing.T) {
 		o.BaseEndpoint = aws.String(endpoint)
 		o.APIOptions = append(o.APIOptions, rec.middleware)
 	})
-	quiet := slog.New(slog.DiscardHandler)
 	q := &memQueue{}
+	// Each function logs as it does in Lambda (JSON, lambdacontext's key
+	// names) into a counter: the log bytes per unit are measured too.
+	logs := map[string]*logCounter{}
+	loggerFor := func(phase string) *slog.Logger {
+		c := &logCounter{}
+		logs[phase] = c
+		return slog.New(slog.NewJSONHandler(c, &slog.HandlerOptions{ReplaceAttr: lambdacontext.ReplaceAttr}))
+	}
 
 	// AWS wiring: process.FromEnv (process.StoreOptions, no notifications
 	// log, the archive's default TTL) and notifystore's fromEnv (ListKinds).
 	procStore := dynamostore.New(client, table, process.StoreOptions...)
 	notifyStore := dynamostore.New(client, table, dynamostore.ListKinds(notifystore.ListedKinds...))
-	pdeps := process.Deps{Queue: q, Store: procStore, Logger: quiet, ArchiveTTL: process.DefaultArchiveTTL}
 	handlers := map[string]*process.Handler{}
 	for _, name := range process.Names {
+		pdeps := process.Deps{Queue: q, Store: procStore, Logger: loggerFor(name), ArchiveTTL: process.DefaultArchiveTTL}
 		h, err := process.New(name, pdeps, process.Config{})
 		if err != nil {
 			t.Fatal(err)
@@ -433,14 +441,14 @@ func TestMeasureWrites(t *testing.T) {
 	if _, err := endpoints.Add(ctx, notify.Endpoint{ID: "ep_measure", Type: notify.TypeHTTP, URL: sink.URL + "/hook", Events: []string{"*"}}); err != nil {
 		t.Fatal(err)
 	}
-	fanout := &notify.FanOutHandler{Endpoints: notify.CachedEndpoints(endpoints, time.Hour), Queue: q, Logger: quiet}
+	fanout := &notify.FanOutHandler{Endpoints: notify.CachedEndpoints(endpoints, time.Hour), Queue: q, Logger: loggerFor("fanout")}
 	deliverer := &notify.DeliverHandler{
 		Deliverer: &notify.Deliverer{Client: notify.NewClient(guard, nil), Schedule: notify.DefaultSchedule(), Timeout: 5 * time.Second},
 		Endpoints: notify.CachedEndpoints(endpoints, time.Hour),
 		Disabler:  endpoints,
 		Log:       notifystore.NewDeliveryLog(notifyStore),
 		Queue:     q,
-		Logger:    quiet,
+		Logger:    loggerFor("deliverer"),
 	}
 
 	// Ingest the mix.
@@ -453,7 +461,7 @@ func TestMeasureWrites(t *testing.T) {
 		t.Fatal(err)
 	}
 	secrets := map[string]string{}
-	ing, err := ingest.New(ingest.Config{}, ingest.Deps{Queue: q, Secrets: providerSecrets(secrets), Logger: quiet})
+	ing, err := ingest.New(ingest.Config{}, ingest.Deps{Queue: q, Secrets: providerSecrets(secrets), Logger: loggerFor("ingest")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -528,8 +536,11 @@ func TestMeasureWrites(t *testing.T) {
 		if phase == "fanout" {
 			unit = float64(len(hooks))
 		}
-		got = append(got, summarize(phase, unit, messages[phase], byPhase[phase]))
+		c := summarize(phase, unit, messages[phase], byPhase[phase])
+		c.LogBytes = math.Round(logs[phase].billed() / unit)
+		got = append(got, c)
 	}
+	ingestLogBytes := math.Round(logs["ingest"].billed() / float64(len(hooks)))
 	// Notifications per webhook of each class (the fan-out's input).
 	noteOf := countNotifications(notes)
 	for i, c := range got {
@@ -539,16 +550,18 @@ func TestMeasureWrites(t *testing.T) {
 	}
 
 	var b strings.Builder
-	fmt.Fprintf(&b, "%d webhooks (%v), %d notifications, %d deliveries\n", len(hooks), perFamily, len(notes), len(deliveries))
+	fmt.Fprintf(&b, "%d webhooks (%v), %d notifications, %d deliveries; ingest logs %.0f bytes per webhook\n",
+		len(hooks), perFamily, len(notes), len(deliveries), ingestLogBytes)
 	for _, c := range got {
-		fmt.Fprintf(&b, "%-10s per %s: %.2f WRU (table %.2f + gsi1 %.2f), %.3f notifications\n", c.Name, c.Per, c.WRU(), c.tableWRU(), c.indexWRU(), c.Notifications)
+		fmt.Fprintf(&b, "%-10s per %s: %.2f WRU (table %.2f + gsi1 %.2f), %.3f notifications, %.0f log bytes\n",
+			c.Name, c.Per, c.WRU(), c.tableWRU(), c.indexWRU(), c.Notifications, c.LogBytes)
 		for _, w := range c.Writes {
 			fmt.Fprintf(&b, "    %-44s %5.2f × %5.0f B  table %.2f  gsi1 %.2f\n", w.Item, w.PerUnit, w.Bytes, w.TableWRU, w.IndexWRU)
 		}
 	}
 	t.Log("\n" + b.String())
 
-	src, err := renderMeasured(got)
+	src, err := renderMeasured(got, ingestLogBytes)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -557,6 +570,9 @@ func TestMeasureWrites(t *testing.T) {
 			t.Fatal(err)
 		}
 		return
+	}
+	if math.Abs(MeasuredIngestLogBytes-ingestLogBytes) > 0.05*MeasuredIngestLogBytes {
+		t.Errorf("ingest log bytes per webhook: committed %v, measured %v (rerun with -update)", MeasuredIngestLogBytes, ingestLogBytes)
 	}
 	if drift := compareMeasured(Measured, got); drift != "" {
 		t.Errorf("measured.go drifted from the measurement (rerun with -update under .ci/with-emulators, then -run TestReport -update):\n%s", drift)
@@ -629,7 +645,31 @@ func summarize(phase string, unit float64, messages int, ws []write) MeasuredCla
 	return c
 }
 
-func renderMeasured(cs []MeasuredClass) ([]byte, error) {
+// logCounter counts what a logger writes, as CloudWatch Logs bills it: the
+// line's bytes plus the requestId lambdacontext's handler adds to every line
+// in Lambda (`,"requestId":"<36-character id>"`, 51 bytes).
+type logCounter struct {
+	mu           sync.Mutex
+	bytes, lines int
+}
+
+const requestIDBytes = 51
+
+func (c *logCounter) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.bytes += len(p)
+	c.lines += bytes.Count(p, []byte{'\n'})
+	return len(p), nil
+}
+
+func (c *logCounter) billed() float64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return float64(c.bytes + c.lines*requestIDBytes)
+}
+
+func renderMeasured(cs []MeasuredClass, ingestLogBytes float64) ([]byte, error) {
 	var b bytes.Buffer
 	b.WriteString("// Code generated by TestMeasureWrites (measure_test.go) with -update under .ci/with-emulators; DO NOT EDIT.\n\n")
 	b.WriteString("package cost\n\n")
@@ -637,13 +677,15 @@ func renderMeasured(cs []MeasuredClass) ([]byte, error) {
 	b.WriteString("// the deployed wiring, per webhook of each class (per delivery for the\n// deliverer). See measure_test.go.\n")
 	b.WriteString("var Measured = []MeasuredClass{\n")
 	for _, c := range cs {
-		fmt.Fprintf(&b, "{Name: %q, Per: %q, Messages: %d, Units: %d, Notifications: %v, Writes: []MeasuredWrite{\n", c.Name, c.Per, c.Messages, c.Units, c.Notifications)
+		fmt.Fprintf(&b, "{Name: %q, Per: %q, Messages: %d, Units: %d, Notifications: %v, LogBytes: %v, Writes: []MeasuredWrite{\n", c.Name, c.Per, c.Messages, c.Units, c.Notifications, c.LogBytes)
 		for _, w := range c.Writes {
 			fmt.Fprintf(&b, "{Item: %q, PerUnit: %v, Bytes: %v, TableWRU: %v, IndexWRU: %v},\n", w.Item, w.PerUnit, w.Bytes, w.TableWRU, w.IndexWRU)
 		}
 		b.WriteString("}},\n")
 	}
-	b.WriteString("}\n")
+	b.WriteString("}\n\n")
+	b.WriteString("// MeasuredIngestLogBytes is ingest's log bytes per webhook (its one line with\n// EMF metrics, and the requestId Lambda's handler adds).\n")
+	fmt.Fprintf(&b, "const MeasuredIngestLogBytes = %v\n", ingestLogBytes)
 	return format.Source(b.Bytes())
 }
 
@@ -656,7 +698,8 @@ func compareMeasured(want, got []MeasuredClass) string {
 	}
 	for i := range want {
 		w, g := want[i], got[i]
-		if w.Name != g.Name || w.Messages != g.Messages || w.Units != g.Units || w.Notifications != g.Notifications || len(w.Writes) != len(g.Writes) {
+		if w.Name != g.Name || w.Messages != g.Messages || w.Units != g.Units || w.Notifications != g.Notifications ||
+			len(w.Writes) != len(g.Writes) || math.Abs(w.LogBytes-g.LogBytes) > 0.05*w.LogBytes {
 			d = append(d, fmt.Sprintf("%s: committed %+v, measured %+v", w.Name, w, g))
 			continue
 		}

@@ -10,7 +10,11 @@ type MeasuredClass struct {
 	Units    int    // webhooks (or deliveries) the figures are divided by
 	// Notifications are the events the processor emitted per webhook.
 	Notifications float64
-	Writes        []MeasuredWrite
+	// LogBytes is the function's application log bytes per unit, as
+	// CloudWatch Logs ingests them (lines with their EMF metrics and the
+	// requestId Lambda's handler adds).
+	LogBytes float64
+	Writes   []MeasuredWrite
 }
 
 // MeasuredWrite is one kind of write: item "<kind> <sk> <operation>",

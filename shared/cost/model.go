@@ -68,6 +68,8 @@ type Class struct {
 	ConsistentReads float64 // GetItem, strongly consistent, item ≤ 4 KB: 1 RRU each
 	Writes          []Write
 	Notifications   float64 // events emitted to the notifications queue per message
+	// LogBytes is the processor's log bytes per webhook of the class.
+	LogBytes float64
 	// SendRounds is how many times in turn a message waits for its sends
 	// (each record's outbox, then the raw forward): with BatchedSends, each
 	// round of an invocation is one SendMessageBatch at least.
@@ -118,8 +120,9 @@ type Inputs struct {
 	OutboundKB     float64 // HTTP request to an endpoint (body + headers)
 
 	// Logs: bytes per line and lines per unit.
-	IngestLogBytes         float64 // measured (BenchmarkIngestSDKStripe2KB, log-bytes)
-	ConsumerLogBytes       float64 // a processor, fan-out or deliverer line
+	IngestLogBytes         float64 // per webhook
+	FanOutLogBytes         float64 // per notification message
+	DelivererLogBytes      float64 // per delivery
 	PlatformLogBytes       float64 // Lambda's START, END and REPORT lines of one invocation
 	LogRetentionMonths     float64 // archived log storage kept at steady state
 	ClaimCheckShare        float64 // webhooks whose body goes to S3
@@ -305,11 +308,13 @@ func Compute(in Inputs) (Result, error) {
 	add("DynamoDB", "storage of TTL'd items until they expire (table + gsi1)", storedGBMonths, "GB-month",
 		storedGBMonths*p.DynamoStoragePerGBMonth)
 
-	// CloudWatch Logs.
-	// One line per ingest request, processor message, fan-out message and
-	// delivery, plus Lambda's own lines per invocation.
-	consumerLines := M * (1 + notes + deliveries)
-	logBytes := M*in.IngestLogBytes + consumerLines*in.ConsumerLogBytes + inv*in.PlatformLogBytes
+	// CloudWatch Logs: the functions' own lines (per class for the
+	// processors), plus Lambda's own lines per invocation.
+	appLog := in.IngestLogBytes + notes*in.FanOutLogBytes + deliveries*in.DelivererLogBytes
+	for _, c := range in.Mix {
+		appLog += c.Share * c.LogBytes
+	}
+	logBytes := M*appLog + inv*in.PlatformLogBytes
 	logGB := logBytes / (1 << 30)
 	add("CloudWatch Logs", "ingestion (app lines + START/END/REPORT)", logGB, "GB", logGB*p.LogsIngestPerGB)
 	add("CloudWatch Logs", fmt.Sprintf("archive (%s month retention, before compression)", trimFloat(in.LogRetentionMonths)),

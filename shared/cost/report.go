@@ -196,9 +196,19 @@ func writeAssumptions(b *strings.Builder, in Inputs, r Result) {
 			"SendMessageBatch (up to 10 entries per request, billed per 64 KB); a ReceiveMessage and a DeleteMessageBatch " +
 			"per batch; the event source mappings' idle long polls are a fixed monthly cost, counted in full (an upper bound).\n")
 	}
-	fmt.Fprintf(b, "- **Logs**: %.0f bytes per ingest line (measured, with its EMF metrics), **%.0f bytes estimated** per "+
-		"consumer line, **%.0f bytes estimated** of START/END/REPORT per invocation; %.0f month retention.\n",
-		in.IngestLogBytes, in.ConsumerLogBytes, in.PlatformLogBytes, in.LogRetentionMonths)
+	fmt.Fprintf(b, "- **Logs** (measured by the same test, each function logging as in Lambda, with the requestId "+
+		"Lambda's handler adds): ingest %.0f bytes per webhook (its line with EMF metrics), the processors",
+		in.IngestLogBytes)
+	for i, c := range in.Mix {
+		sep := ","
+		if i == 0 {
+			sep = ""
+		}
+		fmt.Fprintf(b, "%s %s %.0f", sep, c.Name, c.LogBytes)
+	}
+	fmt.Fprintf(b, " per webhook, the fan-out %.0f per notification (it logs failures only), the deliverer %.0f "+
+		"per delivery; **%.0f bytes estimated** of START/END/REPORT per invocation; %s month retention.\n",
+		in.FanOutLogBytes, in.DelivererLogBytes, in.PlatformLogBytes, trimFloat(in.LogRetentionMonths))
 	b.WriteString("- Free tiers are not counted (they only lower the bill). Prices are the list prices below, as known " +
 		"at the dates given: nothing can be fetched from here, so re-check them before quoting.\n\n")
 

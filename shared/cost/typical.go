@@ -18,9 +18,8 @@ const (
 	// BenchmarkIngestSDKStripe2KB: the whole ingest handler with the SDK's
 	// SendMessage against a stub transport, CPU per webhook.
 	measIngestCPUMS = 0.134
-	// Its log line with EMF metrics (log-bytes) and its queue message (sqs-bytes).
-	measIngestLogBytes = 597
-	measEnvelopeBytes  = 2663
+	// Its queue message (sqs-bytes).
+	measEnvelopeBytes = 2663
 	// Warm invocation under the Runtime Interface Emulator (mostly the
 	// emulator's own overhead; used as the fixed part of an invocation).
 	measWarmIngestMS    = 1.04
@@ -92,6 +91,7 @@ func processor(name string, share, reads, rounds float64) Class {
 		ProcessorMS:     storeMS(reads+writes) + estSQSSendMS*m.Notifications,
 		ConsistentReads: reads,
 		Notifications:   m.Notifications,
+		LogBytes:        m.LogBytes,
 		SendRounds:      rounds,
 		Writes:          ws,
 	}
@@ -139,8 +139,9 @@ func Typical() Inputs {
 		NotificationKB:           1.5,
 		DeliveryKB:               2,
 		OutboundKB:               2.5,
-		IngestLogBytes:           measIngestLogBytes,
-		ConsumerLogBytes:         512,
+		IngestLogBytes:           MeasuredIngestLogBytes,
+		FanOutLogBytes:           measuredClass("fanout").LogBytes / notes, // measured per webhook
+		DelivererLogBytes:        measuredClass("deliverer").LogBytes,
 		PlatformLogBytes:         400,
 		LogRetentionMonths:       1, // infra default logRetentionDays 30
 		ClaimCheckShare:          0.001,
