@@ -302,17 +302,9 @@ func (r *record) message() queue.Message {
 }
 
 // Send enqueues m.
-func (q *Queue) Send(ctx context.Context, name string, m queue.Outgoing) (string, error) {
-	if _, err := q.info(name); err != nil {
-		return "", err
-	}
-	if err := limits.CheckOutgoing(m); err != nil {
-		return "", fmt.Errorf("local queue %q: send: %w", name, err)
-	}
-	if err := ctx.Err(); err != nil {
-		return "", err
-	}
-	now := time.Now()
+// newRecord is the stored form of an outgoing message sent at now: a copy
+// of its body and attributes (the caller keeps its buffers).
+func newRecord(m queue.Outgoing, now time.Time) *record {
 	r := &record{
 		ID:        ulid.Make().String(),
 		Body:      bytes.Clone(m.Body),
@@ -325,6 +317,20 @@ func (q *Queue) Send(ctx context.Context, name string, m queue.Outgoing) (string
 			r.Attrs[k] = v
 		}
 	}
+	return r
+}
+
+func (q *Queue) Send(ctx context.Context, name string, m queue.Outgoing) (string, error) {
+	if _, err := q.info(name); err != nil {
+		return "", err
+	}
+	if err := limits.CheckOutgoing(m); err != nil {
+		return "", fmt.Errorf("local queue %q: send: %w", name, err)
+	}
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+	r := newRecord(m, time.Now())
 	err := q.update(func(tx *bolt.Tx) error { return open(tx, name).put(r) })
 	if err != nil {
 		return "", fmt.Errorf("local queue %q: send: %w", name, err)
@@ -361,19 +367,7 @@ func (q *Queue) SendBatch(ctx context.Context, name string, msgs []queue.Outgoin
 			res[i].Err = fmt.Errorf("local queue %q: send batch: entry %d: %w: %w", name, i, queue.ErrRejected, err)
 			continue
 		}
-		r := &record{
-			ID:        ulid.Make().String(),
-			Body:      bytes.Clone(m.Body),
-			SentAt:    now.UnixNano(),
-			VisibleAt: now.Add(m.Delay).UnixNano(),
-		}
-		if len(m.Attributes) > 0 {
-			r.Attrs = make(map[string]string, len(m.Attributes))
-			for k, v := range m.Attributes {
-				r.Attrs[k] = v
-			}
-		}
-		recs[i] = r
+		recs[i] = newRecord(m, now)
 		valid++
 	}
 	if valid == 0 {

@@ -86,18 +86,12 @@ func (q *Queue) sendChunk(ctx context.Context, name, u string, msgs []queue.Outg
 	in := &sqs.SendMessageBatchInput{QueueUrl: aws.String(u), Entries: make([]types.SendMessageBatchRequestEntry, len(idx))}
 	for j, i := range idx {
 		m := msgs[i]
-		e := types.SendMessageBatchRequestEntry{
-			Id:           aws.String(strconv.Itoa(j)),
-			MessageBody:  aws.String(string(m.Body)),
-			DelaySeconds: seconds(m.Delay),
+		in.Entries[j] = types.SendMessageBatchRequestEntry{
+			Id:                aws.String(strconv.Itoa(j)),
+			MessageBody:       aws.String(string(m.Body)),
+			DelaySeconds:      seconds(m.Delay),
+			MessageAttributes: messageAttributes(m.Attributes),
 		}
-		if len(m.Attributes) > 0 {
-			e.MessageAttributes = make(map[string]types.MessageAttributeValue, len(m.Attributes))
-			for k, v := range m.Attributes {
-				e.MessageAttributes[k] = types.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(v)}
-			}
-		}
-		in.Entries[j] = e
 	}
 	out, err := q.client.SendMessageBatch(ctx, in)
 	if err != nil {

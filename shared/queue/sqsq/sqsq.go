@@ -139,12 +139,7 @@ func (q *Queue) Send(ctx context.Context, name string, m queue.Outgoing) (string
 		MessageBody:  aws.String(string(m.Body)),
 		DelaySeconds: seconds(m.Delay),
 	}
-	if len(m.Attributes) > 0 {
-		in.MessageAttributes = make(map[string]types.MessageAttributeValue, len(m.Attributes))
-		for k, v := range m.Attributes {
-			in.MessageAttributes[k] = types.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(v)}
-		}
-	}
+	in.MessageAttributes = messageAttributes(m.Attributes)
 	out, err := q.client.SendMessage(ctx, in)
 	if err != nil {
 		return "", mapErr("send", name, err)
@@ -240,4 +235,16 @@ func (q *Queue) ChangeVisibility(ctx context.Context, name, receiptHandle string
 		return mapErr("change visibility", name, err)
 	}
 	return nil
+}
+
+// messageAttributes are string attributes in SQS's form (nil for none).
+func messageAttributes(attrs map[string]string) map[string]types.MessageAttributeValue {
+	if len(attrs) == 0 {
+		return nil
+	}
+	out := make(map[string]types.MessageAttributeValue, len(attrs))
+	for k, v := range attrs {
+		out[k] = types.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(v)}
+	}
+	return out
 }
