@@ -109,6 +109,16 @@ func (p page) waitJS(what, expr string) {
 	}
 }
 
+// openRow clicks the row sel until the detail panel shows and its summary
+// contains want: the live list re-renders as statuses change, so a click can
+// land on a row that is being replaced.
+func (p page) openRow(what, sel, want string) {
+	p.t.Helper()
+	p.waitJS(what, `(() => {
+		if (!document.getElementById('detail').hidden && document.getElementById('detail-summary').innerText.includes(`+js(want)+`)) return true;
+		const r = document.querySelector(`+js(sel)+`); if (r) r.click(); return false; })()`)
+}
+
 func (p page) eval(expr string) string {
 	p.t.Helper()
 	ctx, cancel := context.WithTimeout(p.ctx, 10*time.Second)
@@ -268,8 +278,7 @@ func TestInspectorInBrowser(t *testing.T) {
 
 	t.Run("rejected detail", func(t *testing.T) {
 		p := page{t: t, ctx: ctx}
-		p.do("open", chromedp.Click(chromedp.CSS(`#events tr[data-status="rejected"]`)))
-		p.waitJS("the rejected detail", `!document.getElementById('detail').hidden && document.getElementById('detail-summary').innerText.includes('rejected')`)
+		p.openRow("the rejected detail", `#events tr[data-status="rejected"]`, "rejected")
 		if p.eval(`String(document.getElementById('replay').disabled)`) != "true" {
 			t.Fatal("replay offered for a rejected request")
 		}
@@ -287,12 +296,7 @@ func TestInspectorInBrowser(t *testing.T) {
 		})
 		badID := bad["id"].(string)
 		p.waitJS("the dead row with its reason", `(() => { const r = document.querySelector(`+js(rowSel(badID))+`); return r && r.dataset.status === 'dead' && r.querySelector('.reason') !== null; })()`)
-		// The live list re-renders as the dead letter's status settles: a
-		// click can land on a row being replaced, so click until the
-		// detail shows.
-		p.waitJS("its detail", `(() => {
-			if (!document.getElementById('detail').hidden && document.getElementById('detail-summary').innerText.includes('evt_browser_bad')) return true;
-			const r = document.querySelector(`+js(rowSel(badID))+`); if (r) r.click(); return false; })()`)
+		p.openRow("its detail", rowSel(badID), "evt_browser_bad")
 		p.do("replay", chromedp.Click(chromedp.CSS("#replay")))
 		p.waitJS("the replay message", `document.getElementById('detail-msg').textContent.includes('Replayed onto payments')`)
 		p.do("close", chromedp.KeyEvent(kb.Escape))
