@@ -54,6 +54,7 @@ const (
 	CtxTableMaxWrite      = "tableMaxWriteCapacity"
 	CtxTableMaxRead       = "tableMaxReadCapacity"
 	CtxSystemLogLevel     = "lambdaSystemLogLevel"
+	CtxHubSpotLegacy      = "hubspotLegacySignatures"
 )
 
 // Table capacity modes (context key "tableCapacity").
@@ -113,6 +114,10 @@ type Config struct {
 	TableMaxWrite      float64             // auto-scaling maximum WCU (provisioned)
 	TableMaxRead       float64             // auto-scaling maximum RCU (provisioned)
 	SystemLogLevel     string              // Lambda system log level, one of SystemLogLevels
+	// HubSpotLegacySignatures accepts HubSpot's timestamp-less v1/v2
+	// signatures on requests without v3 (ingest's
+	// HOOKSTACK_HUBSPOT_LEGACY_SIGNATURES); off by default.
+	HubSpotLegacySignatures bool
 }
 
 // DefaultConfig returns the documented defaults.
@@ -176,6 +181,19 @@ func ConfigFromContext(get func(key string) any) (Config, error) {
 	}
 	num(CtxThrottleRate, &c.ThrottleRate)
 	num(CtxThrottleBurst, &c.ThrottleBurst)
+	if v := get(CtxHubSpotLegacy); v != nil {
+		switch b := v.(type) {
+		case bool:
+			c.HubSpotLegacySignatures = b
+		default:
+			s, _ := asString(v)
+			parsed, err := strconv.ParseBool(s)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("context %s: %v is not true or false", CtxHubSpotLegacy, v))
+			}
+			c.HubSpotLegacySignatures = parsed
+		}
+	}
 	num(CtxTableMaxWrite, &c.TableMaxWrite)
 	num(CtxTableMaxRead, &c.TableMaxRead)
 	days := float64(c.LogRetentionDays)

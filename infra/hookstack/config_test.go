@@ -58,6 +58,16 @@ func TestConfigFromContextValues(t *testing.T) {
 				t.Errorf("providers %v", c.Providers)
 			}
 		}},
+		{"hubspot legacy as JSON and as -c", map[string]any{"hubspotLegacySignatures": true}, func(t *testing.T, c Config) {
+			if !c.HubSpotLegacySignatures {
+				t.Error("hubspotLegacySignatures true not read")
+			}
+		}},
+		{"hubspot legacy as string", map[string]any{"hubspotLegacySignatures": "true"}, func(t *testing.T, c Config) {
+			if !c.HubSpotLegacySignatures {
+				t.Error(`hubspotLegacySignatures "true" not read`)
+			}
+		}},
 		{"provisioned table, warn", map[string]any{"tableCapacity": "provisioned", "tableMaxWriteCapacity": 40.0,
 			"tableMaxReadCapacity": "25", "lambdaSystemLogLevel": "warn"}, func(t *testing.T, c Config) {
 			if c.TableCapacity != CapacityProvisioned || c.TableMaxWrite != 40 || c.TableMaxRead != 25 || c.SystemLogLevel != "WARN" {
@@ -144,6 +154,7 @@ func TestConfigFromContextErrors(t *testing.T) {
 		{"table max write zero", map[string]any{"tableCapacity": "provisioned", "tableMaxWriteCapacity": "0"}, "tableMaxWriteCapacity 0"},
 		{"table max read fraction", map[string]any{"tableMaxReadCapacity": 2.5}, "tableMaxReadCapacity 2.5"},
 		{"system log level unknown", map[string]any{"lambdaSystemLogLevel": "quiet"}, `lambdaSystemLogLevel "QUIET"`},
+		{"hubspot legacy not a boolean", map[string]any{"hubspotLegacySignatures": "maybe"}, "hubspotLegacySignatures"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -42,6 +42,7 @@ const (
 	EnvBackend       = "HOOKSTACK_BACKEND"
 	EnvProviders     = "HOOKSTACK_PROVIDERS"
 	EnvOutboundAllow = "HOOKSTACK_OUTBOUND_ALLOW_CIDRS"
+	EnvHubSpotLegacy = "HOOKSTACK_HUBSPOT_LEGACY_SIGNATURES"
 )
 
 // QueueURLEnv is the variable holding a queue's URL: HOOKSTACK_QUEUE_URL_

@@ -124,6 +124,9 @@ func NewIngest(scope constructs.Construct, id *string, props *IngestProps) *Inge
 		EnvPublicURL:   baseURL,
 		EnvProviders:   jsii.String(strings.Join(cfg.Providers, ",")),
 	}
+	if cfg.HubSpotLegacySignatures {
+		env[EnvHubSpotLegacy] = jsii.String("true")
+	}
 	for _, q := range envelope.DomainQueues {
 		queueURLs(env, props.Queues.ByName, q, queue.DLQ(q))
 	}

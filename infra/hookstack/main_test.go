@@ -127,6 +127,7 @@ var customContext = map[string]any{
 	CtxTableMaxWrite:      "40",
 	CtxTableMaxRead:       "20",
 	CtxSystemLogLevel:     "warn",
+	CtxHubSpotLegacy:      "true",
 }
 
 // fixture synthesizes the named stack once per test binary.

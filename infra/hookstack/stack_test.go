@@ -738,6 +738,7 @@ func TestCustomContext(t *testing.T) {
 		SecretARNEnv("shopify"):   "null",
 		QueueURLEnv("payments"):   "<" + s.queueID["payments"] + ">",
 		QueueURLEnv("deliveries"): "null",
+		EnvHubSpotLegacy:          "true",
 	} {
 		if got := flatten(get(ingest, k)); got != want {
 			t.Errorf("ingest %s = %s, want %s", k, got, want)

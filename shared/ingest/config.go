@@ -21,6 +21,9 @@ const (
 	DefaultClaimThreshold = 240 << 10
 )
 
+// EnvHubSpotLegacy turns on Config.HubSpotLegacy.
+const EnvHubSpotLegacy = "HOOKSTACK_HUBSPOT_LEGACY_SIGNATURES"
+
 // Config is the ingest configuration, read once at start-up.
 type Config struct {
 	MaxBodyBytes int64
@@ -35,6 +38,9 @@ type Config struct {
 	ClaimThreshold int
 	// Providers enabled; nil means all of signature.Providers.
 	Providers []string
+	// HubSpotLegacy accepts HubSpot's timestamp-less v1/v2 signatures on
+	// requests without v3 (signature.Options.HubSpotLegacy).
+	HubSpotLegacy bool
 }
 
 // ConfigFromEnv reads and validates the HOOKSTACK_* ingest settings.
@@ -53,6 +59,13 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 			return c, fmt.Errorf("HOOKSTACK_TOLERANCE=%q: want a positive duration such as 5m", v)
 		}
 		c.Tolerance = d
+	}
+	if v := getenv(EnvHubSpotLegacy); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return c, fmt.Errorf("%s=%q: want true or false", EnvHubSpotLegacy, v)
+		}
+		c.HubSpotLegacy = b
 	}
 	if v := strings.TrimRight(getenv("HOOKSTACK_PUBLIC_URL"), "/"); v != "" {
 		u, err := url.Parse(v)

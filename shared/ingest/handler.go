@@ -133,7 +133,7 @@ func New(cfg Config, d Deps) (*Handler, error) {
 		h.now = time.Now
 	}
 	for _, p := range names {
-		v, _, ok := signature.For(p, signature.Options{Tolerance: cfg.Tolerance})
+		v, _, ok := signature.For(p, signature.Options{Tolerance: cfg.Tolerance, HubSpotLegacy: cfg.HubSpotLegacy})
 		if !ok {
 			return nil, fmt.Errorf("ingest: unknown provider %q", p)
 		}

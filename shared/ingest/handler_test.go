@@ -435,6 +435,44 @@ func TestHandleAPIGateway(t *testing.T) {
 	}
 }
 
+// A HubSpot request signed only with the legacy (timestamp-less) v1
+// signature is refused unless HOOKSTACK_HUBSPOT_LEGACY_SIGNATURES allows it;
+// with v3 beside it, as HubSpot sends, it is accepted either way.
+func TestHandleHubSpotLegacySignatures(t *testing.T) {
+	body := []byte(`[{"eventId":201,"subscriptionId":1,"portalId":62515,"appId":54321,"occurredAt":1764417600000,"subscriptionType":"contact.creation","attemptNumber":0,"objectId":1,"changeSource":"CRM"}]`)
+	for _, tc := range []struct {
+		name    string
+		legacy  bool
+		dropV3  bool
+		status  int
+		queued  int
+		logWant string
+	}{
+		{"v3 and v1, default", false, false, 200, 1, ""},
+		{"v1 only, default: refused", false, true, 401, 0, "legacy signature refused"},
+		{"v1 only, legacy allowed", true, true, 200, 1, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, Config{HubSpotLegacy: tc.legacy})
+			req := signed(t, "hubspot", "hubspot-client-secret", body, nil)
+			if tc.dropV3 {
+				req.Header.Del("X-HubSpot-Signature-v3")
+				req.Header.Del("X-HubSpot-Request-Timestamp")
+			}
+			resp := f.h.Handle(t.Context(), req)
+			if resp.Status != tc.status {
+				t.Fatalf("status = %d (%s), want %d", resp.Status, resp.Body, tc.status)
+			}
+			if got := len(f.q.sent[envelope.QueueLeads]); got != tc.queued {
+				t.Fatalf("queued %d, want %d", got, tc.queued)
+			}
+			if tc.logWant != "" && !strings.Contains(f.logs.String(), tc.logWant) {
+				t.Fatalf("log lacks %q:\n%s", tc.logWant, f.logs.String())
+			}
+		})
+	}
+}
+
 func TestConfigFromEnv(t *testing.T) {
 	env := map[string]string{
 		"HOOKSTACK_MAX_BODY_BYTES":      "2048",
@@ -442,17 +480,20 @@ func TestConfigFromEnv(t *testing.T) {
 		"HOOKSTACK_PUBLIC_URL":          "https://hooks.example.com/",
 		"HOOKSTACK_ALLOW_CIDRS_STRIPE":  "3.18.12.63, 3.130.192.0/25",
 		"HOOKSTACK_ALLOW_CIDRS_UNKNOWN": "garbage ignored: not a provider",
+		EnvHubSpotLegacy:                "true",
 	}
 	c, err := ConfigFromEnv(func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.MaxBodyBytes != 2048 || c.Tolerance != 90*time.Second || c.PublicURL != "https://hooks.example.com" || len(c.AllowCIDRs["stripe"]) != 2 {
+	if c.MaxBodyBytes != 2048 || c.Tolerance != 90*time.Second || c.PublicURL != "https://hooks.example.com" ||
+		len(c.AllowCIDRs["stripe"]) != 2 || !c.HubSpotLegacy {
 		t.Fatalf("config = %+v", c)
 	}
 	for k, v := range map[string]string{
 		"HOOKSTACK_MAX_BODY_BYTES": "-1", "HOOKSTACK_TOLERANCE": "soon",
 		"HOOKSTACK_PUBLIC_URL": "hooks.example.com", "HOOKSTACK_ALLOW_CIDRS_GITHUB": "10.0.0.0/99",
+		EnvHubSpotLegacy: "sometimes",
 	} {
 		if _, err := ConfigFromEnv(func(key string) string {
 			if key == k {

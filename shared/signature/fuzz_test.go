@@ -117,11 +117,13 @@ func FuzzHubSpotHeader(f *testing.F) {
 	f.Add("", "", "zz", "v2", "%", []byte(""))
 	f.Add("====", "x", "", "v3", "https://h.test/%%%3", []byte("x"))
 	s := mustScheme(f, "hubspot")
+	withLegacy, _ := New("hubspot", Options{HubSpotLegacy: true})
 	f.Fuzz(func(t *testing.T, v3, ts, legacy, version, uri string, body []byte) {
 		r := &Request{Method: "POST", URL: uri, Body: body, Header: hdr(
 			"X-HubSpot-Signature-v3", v3, "X-HubSpot-Request-Timestamp", ts,
 			"X-HubSpot-Signature", legacy, "X-HubSpot-Signature-Version", version)}
 		mustReject(t, s.Verify(r, []string{"hs-fuzz-secret"}, fuzzNow))
+		mustReject(t, withLegacy.Verify(r, []string{"hs-fuzz-secret"}, fuzzNow))
 		if d := hubSpotDecodeURI(uri); len(d) > len(uri) {
 			t.Fatalf("decoded URI grew: %q -> %q", uri, d)
 		}

@@ -21,12 +21,16 @@ import (
 // HubSpot's validation guide prescribes. The URL exactly as given is tried
 // too when the two differ.
 //
-// Legacy (only when no v3 header is sent): X-HubSpot-Signature-Version v1 =
-// hex SHA-256(secret + body), v2 = hex SHA-256(secret + method + URI + body).
+// Legacy (only when no v3 header is sent, and only with
+// Options.HubSpotLegacy): X-HubSpot-Signature-Version v1 = hex
+// SHA-256(secret + body), v2 = hex SHA-256(secret + method + URI + body).
 // These are plain hashes with no timestamp (replayable, and SHA-256 of
-// secret||message is open to length extension); they are accepted because
-// HubSpot still sends them for some subscriptions.
-type hubSpotScheme struct{ tolerance time.Duration }
+// secret||message is open to length extension). HubSpot sends them beside v3
+// for backward compatibility, so by default a request without v3 is refused.
+type hubSpotScheme struct {
+	tolerance time.Duration
+	legacy    bool
+}
 
 const (
 	hubSpotV3Header      = "X-Hubspot-Signature-V3"
@@ -77,6 +81,10 @@ func (s hubSpotScheme) Verify(r *Request, secrets []string, now time.Time) error
 	sig := headerValue(r.Header, hubSpotLegacyHeader)
 	if sig == "" {
 		return fail("hubspot", ErrMissing, hubSpotV3Header)
+	}
+	if !s.legacy {
+		return fail("hubspot", ErrLegacyRefused,
+			"no "+hubSpotV3Header+", only a v1/v2 signature, which signs no timestamp (replayable); HOOKSTACK_HUBSPOT_LEGACY_SIGNATURES=true accepts it")
 	}
 	var want [sha256.Size]byte
 	if !hexDecode(want[:], sig) {

@@ -191,11 +191,7 @@ func fixtures(t testing.TB) []fixture {
 				{"malformed timestamp", set("X-HubSpot-Request-Timestamp", "1e12"), ErrMalformed},
 				{"other method", func(r *Request) { r.Method = "PUT" }, ErrMismatch},
 				{"other query", func(r *Request) { r.URL += "&x=1" }, ErrMismatch},
-				{"legacy v1 only still verifies", del("X-HubSpot-Signature-v3"), nil},
-				{"legacy v1 only, tampered", func(r *Request) {
-					r.Header.Del("X-HubSpot-Signature-v3")
-					flipLastBodyByte(r)
-				}, ErrMismatch},
+				{"legacy v1 only: refused by default (no timestamp)", del("X-HubSpot-Signature-v3"), ErrLegacyRefused},
 			},
 		},
 		{

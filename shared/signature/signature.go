@@ -48,6 +48,9 @@ var (
 	ErrTimestamp = fmt.Errorf("%w: timestamp outside tolerance", ErrInvalid)
 	// ErrMismatch: well-formed, but no configured secret produced the signature.
 	ErrMismatch = fmt.Errorf("%w: signature mismatch", ErrInvalid)
+	// ErrLegacyRefused: signed only with a scheme refused by default (HubSpot
+	// v1/v2 without v3: see Options.HubSpotLegacy).
+	ErrLegacyRefused = fmt.Errorf("%w: legacy signature refused", ErrInvalid)
 )
 
 // Request is what a verifier sees: the exact bytes and headers as received.
@@ -90,6 +93,11 @@ type Options struct {
 	// Tolerance is the accepted distance between a signed timestamp and now,
 	// in either direction. Zero or negative means DefaultTolerance.
 	Tolerance time.Duration
+	// HubSpotLegacy accepts HubSpot's v1/v2 signatures on requests that
+	// carry no v3 signature. They sign no timestamp, so a captured request
+	// verifies for ever (replay); HubSpot sends v3 beside them on current
+	// apps, so they are refused unless this is set.
+	HubSpotLegacy bool
 }
 
 func (o Options) tolerance() time.Duration {
@@ -124,7 +132,7 @@ func New(provider string, opts Options) (Scheme, bool) {
 	case "trello":
 		return newTrello(), true
 	case "hubspot":
-		return hubSpotScheme{tolerance: tol}, true
+		return hubSpotScheme{tolerance: tol, legacy: opts.HubSpotLegacy}, true
 	case "twilio":
 		return twilioScheme{}, true
 	case "zoom":

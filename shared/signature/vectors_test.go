@@ -231,12 +231,16 @@ func TestVectorHubSpot(t *testing.T) {
 		{"v2 no URL", "POST", "", `{"example_field":"example_value"}`, "v2", "9569219f8ba981ffa6f6f16aa0f48637d35d728c7e4d93d0d52efaa512af7900", ErrNoURL},
 		{"unknown version", "POST", "", v1Body, "v9", "232db2615f3d666fe21a8ec971ac7b5402d33b9a925784df3ca654d05f4817de", ErrMalformed},
 	}
-	s := mustScheme(t, "hubspot")
+	// The legacy signatures verify only when Options.HubSpotLegacy allows
+	// them; by default each of these requests (no v3) is refused.
+	legacy, _ := New("hubspot", Options{HubSpotLegacy: true})
+	strict := mustScheme(t, "hubspot")
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := &Request{Method: tt.method, URL: tt.url, Body: []byte(tt.body),
 				Header: hdr("X-HubSpot-Signature", tt.sig, "X-HubSpot-Signature-Version", tt.version)}
-			wantErr(t, s.Verify(r, []string{secret}, time.Now()), tt.want)
+			wantErr(t, legacy.Verify(r, []string{secret}, time.Now()), tt.want)
+			wantErr(t, strict.Verify(r, []string{secret}, time.Now()), ErrLegacyRefused)
 		})
 	}
 	t.Run("v3 decodes the URI as HubSpot does", func(t *testing.T) {
@@ -248,12 +252,14 @@ func TestVectorHubSpot(t *testing.T) {
 			"X-HubSpot-Signature-v3", "umaGk03ZgOJBIS4R3hlBm8XfMCuC3JH0+vSneVE1yYg=",
 			"X-HubSpot-Request-Timestamp", "1724762412000")}
 		now := time.UnixMilli(1724762412000 + 1000)
-		wantErr(t, s.Verify(r, []string{secret}, now), nil)
-		// v3 present: a legacy header does not rescue a bad v3.
+		wantErr(t, strict.Verify(r, []string{secret}, now), nil)
+		// v3 present: a legacy header does not rescue a bad v3, even with
+		// legacy signatures allowed.
 		r.Header.Set("X-HubSpot-Signature-v3", "AAAAk03ZgOJBIS4R3hlBm8XfMCuC3JH0+vSneVE1yYg=")
 		r.Header.Set("X-HubSpot-Signature-Version", "v1")
 		r.Header.Set("X-HubSpot-Signature", "232db2615f3d666fe21a8ec971ac7b5402d33b9a925784df3ca654d05f4817de")
-		wantErr(t, s.Verify(r, []string{secret}, now), ErrMismatch)
+		wantErr(t, strict.Verify(r, []string{secret}, now), ErrMismatch)
+		wantErr(t, legacy.Verify(r, []string{secret}, now), ErrMismatch)
 	})
 }
 
