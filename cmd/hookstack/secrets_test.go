@@ -46,7 +46,7 @@ func TestSecretsAWS(t *testing.T) {
 			name: "first stripe secret fills the placeholder", args: []string{"secrets", "set", "stripe", stripeOld, "--stack", "Hookstack"},
 			stored: map[string]string{"hookstack/stripe": `["` + stripeOld + `"]`},
 			out:    []string{"stripe: added the new secret to Secrets Manager secret hookstack/stripe (stack Hookstack)", "1. whsec_OL…", "within 5 minutes"},
-			calls:  []string{"DescribeStacks Hookstack", "GetSecretValue hookstack/stripe", "PutSecretValue hookstack/stripe"},
+			calls:  []string{"DescribeStacks Hookstack", "GetSecretValue hookstack/stripe", "PutSecretValue hookstack/stripe", "UpdateSecretVersionStage hookstack/stripe"},
 		},
 		{
 			name: "rotation keeps the old one (HOOKSTACK_BACKEND=aws, value on stdin)",
@@ -119,7 +119,7 @@ func TestSecretsAWS(t *testing.T) {
 				}
 			}
 			for id, want := range st.stored {
-				if got := fake.secrets[id]; got != want {
+				if got := fake.secrets.Current(id); got != want {
 					t.Errorf("%s = %s, want %s", id, got, want)
 				}
 			}

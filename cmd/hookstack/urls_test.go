@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/hookstack/hookstack/shared/secrets/secretstest"
 	"github.com/hookstack/hookstack/shared/signature"
 )
 
@@ -22,14 +24,14 @@ import (
 // are pointed at this httptest server with AWS_ENDPOINT_URL. CloudFormation
 // speaks the AWS Query protocol (form-encoded POST, Action=DescribeStacks,
 // XML answer; a missing stack is a 400 ValidationError "Stack with id X does
-// not exist"); Secrets Manager the JSON 1.1 protocol (X-Amz-Target
-// secretsmanager.GetSecretValue / PutSecretValue; ResourceNotFoundException).
+// not exist"); Secrets Manager the JSON 1.1 protocol, served by
+// secretstest (versions and staging labels, ResourceNotFoundException).
 type fakeAWS struct {
 	t       *testing.T
 	mu      sync.Mutex
 	stacks  map[string]map[string]string // stack name → outputs
-	secrets map[string]string            // secret id → SecretString
-	calls   []string                     // "DescribeStacks Hookstack", "PutSecretValue id", ...
+	secrets *secretstest.Store
+	calls   []string // "DescribeStacks Hookstack", "PutSecretValue id", ...
 }
 
 func (f *fakeAWS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -67,27 +69,13 @@ func (f *fakeAWS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (f *fakeAWS) secretsManager(w http.ResponseWriter, target string, body []byte) {
-	var in struct{ SecretId, SecretString string }
+	var in struct{ SecretId string }
 	_ = json.Unmarshal(body, &in)
 	op := strings.TrimPrefix(target, "secretsmanager.")
 	f.calls = append(f.calls, op+" "+in.SecretId)
-	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-	value, ok := f.secrets[in.SecretId]
-	if !ok {
-		w.WriteHeader(http.StatusBadRequest)
-		_, _ = io.WriteString(w, `{"__type":"ResourceNotFoundException","Message":"Secrets Manager can't find the specified secret."}`)
-		return
-	}
-	switch op {
-	case "GetSecretValue":
-		_ = json.NewEncoder(w).Encode(map[string]any{"Name": in.SecretId, "SecretString": value, "VersionId": "v0"})
-	case "PutSecretValue":
-		f.secrets[in.SecretId] = in.SecretString
-		_ = json.NewEncoder(w).Encode(map[string]any{"Name": in.SecretId, "VersionId": "v1"})
-	default:
-		f.t.Errorf("unexpected Secrets Manager call %s", target)
-		w.WriteHeader(http.StatusBadRequest)
-	}
+	r := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(body))
+	r.Header.Set("X-Amz-Target", target)
+	f.secrets.ServeHTTP(w, r)
 }
 
 func (f *fakeAWS) callLog() []string {
@@ -129,7 +117,7 @@ func hookstackOutputs(providers ...string) map[string]string {
 // shared config files, so the developer's own AWS setup cannot interfere.
 func startFakeAWS(t *testing.T, stacks map[string]map[string]string, secrets map[string]string) *fakeAWS {
 	t.Helper()
-	f := &fakeAWS{t: t, stacks: stacks, secrets: secrets}
+	f := &fakeAWS{t: t, stacks: stacks, secrets: secretstest.New(secrets)}
 	srv := httptest.NewServer(f)
 	t.Cleanup(srv.Close)
 	isolateAWSEnv(t)

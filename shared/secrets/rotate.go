@@ -6,6 +6,13 @@ package secrets
 // as CloudFormation generates it, or the "[]" placeholder), prepend the new
 // secret (the old ones stay active) or keep only the newest, and write the
 // result back as a JSON array, newest first.
+//
+// The write is a compare-and-set, so two rotations at once cannot lose one:
+// the new value is stored as a version staged HOOKSTACK_NEXT (not yet
+// current), then AWSCURRENT is moved to it from the version that was read
+// (UpdateSecretVersionStage with RemoveFromVersionId), which Secrets Manager
+// refuses when another writer moved AWSCURRENT in between; the edit is then
+// applied again to the newer value.
 
 import (
 	"context"
@@ -30,7 +37,17 @@ var (
 	ErrSecretNotFound = errors.New("secret not found")
 	// ErrNothingActive: retire on a provider that has no active secret.
 	ErrNothingActive = errors.New("no active secret")
+	// ErrConcurrentChange: other writers kept changing the secret while
+	// this one tried to (every compare-and-set attempt lost).
+	ErrConcurrentChange = errors.New("secret changed concurrently")
 )
+
+// StageNext is the staging label of a value written but not yet made
+// current (see editRemote).
+const StageNext = "HOOKSTACK_NEXT"
+
+// casAttempts bounds the compare-and-set retries of one rotation step.
+const casAttempts = 4
 
 // Prepend returns list with secret first and any other copy of it removed
 // (rotation: the older secrets stay active, newest first).
@@ -172,6 +189,7 @@ func validOrgID(id string) error {
 type SecretsManagerRW interface {
 	SecretsManagerAPI
 	PutSecretValue(ctx context.Context, in *secretsmanager.PutSecretValueInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.PutSecretValueOutput, error)
+	UpdateSecretVersionStage(ctx context.Context, in *secretsmanager.UpdateSecretVersionStageInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.UpdateSecretVersionStageOutput, error)
 }
 
 // Change is the outcome of a rotation step.
@@ -202,32 +220,60 @@ func RetireRemote(ctx context.Context, client SecretsManagerRW, id string) (Chan
 }
 
 func editRemote(ctx context.Context, client SecretsManagerRW, id string, edit func([]string) ([]string, error)) (Change, error) {
-	var c Change
+	var lost error
+	for range casAttempts {
+		c, done, err := editOnce(ctx, client, id, edit)
+		if done || err != nil {
+			return c, err
+		}
+		lost = fmt.Errorf("secret %s: %w", id, ErrConcurrentChange)
+	}
+	return Change{}, fmt.Errorf("%w (%d attempts): run the command again", lost, casAttempts)
+}
+
+// editOnce reads the current value, applies edit and compare-and-sets the
+// result; done is false when another writer made a newer value current first.
+func editOnce(ctx context.Context, client SecretsManagerRW, id string, edit func([]string) ([]string, error)) (c Change, done bool, err error) {
 	got, err := client.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(id)})
 	if err != nil {
-		return c, fmt.Errorf("read secret %s: %w", id, notFound(err))
+		return c, false, fmt.Errorf("read secret %s: %w", id, notFound(err))
 	}
 	if got.SecretString == nil {
-		return c, fmt.Errorf("secret %s holds binary data, not the JSON array of secrets Hookstack reads: %w", id, ErrInvalidSecret)
+		return c, false, fmt.Errorf("secret %s holds binary data, not the JSON array of secrets Hookstack reads: %w", id, ErrInvalidSecret)
 	}
 	if c.Before, err = ParseValue(*got.SecretString); err != nil {
-		return c, fmt.Errorf("secret %s: %w", id, err)
+		return c, false, fmt.Errorf("secret %s: %w", id, err)
 	}
 	if c.After, err = edit(c.Before); err != nil {
-		return c, fmt.Errorf("secret %s: %w", id, err)
+		return c, false, fmt.Errorf("secret %s: %w", id, err)
 	}
 	if FormatValue(c.After) == FormatValue(c.Before) && strings.HasPrefix(strings.TrimSpace(*got.SecretString), "[") {
-		return c, nil // already stored as that array
+		return c, true, nil // already stored as that array
 	}
 	put, err := client.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{
-		SecretId:     aws.String(id),
-		SecretString: aws.String(FormatValue(c.After)),
+		SecretId:      aws.String(id),
+		SecretString:  aws.String(FormatValue(c.After)),
+		VersionStages: []string{StageNext},
 	})
 	if err != nil {
-		return c, fmt.Errorf("write secret %s: %w", id, notFound(err))
+		return c, false, fmt.Errorf("write secret %s: %w", id, notFound(err))
+	}
+	_, err = client.UpdateSecretVersionStage(ctx, &secretsmanager.UpdateSecretVersionStageInput{
+		SecretId:            aws.String(id),
+		VersionStage:        aws.String("AWSCURRENT"),
+		MoveToVersionId:     put.VersionId,
+		RemoveFromVersionId: got.VersionId,
+	})
+	var invalid *smtypes.InvalidParameterException
+	var request *smtypes.InvalidRequestException
+	switch {
+	case errors.As(err, &invalid), errors.As(err, &request):
+		return Change{}, false, nil // AWSCURRENT moved since the read: apply the edit again
+	case err != nil:
+		return c, false, fmt.Errorf("make secret %s version %s current: %w", id, aws.ToString(put.VersionId), notFound(err))
 	}
 	c.Changed, c.VersionID = true, aws.ToString(put.VersionId)
-	return c, nil
+	return c, true, nil
 }
 
 // notFound adds ErrSecretNotFound to Secrets Manager's ResourceNotFoundException.

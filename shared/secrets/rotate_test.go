@@ -1,20 +1,17 @@
 package secrets
 
 import (
-	"encoding/json"
 	"errors"
-	"io"
-	"net/http"
 	"net/http/httptest"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/hookstack/hookstack/shared/secrets/secretstest"
 )
 
 func TestPrepend(t *testing.T) {
@@ -155,61 +152,12 @@ func FuzzValidate(f *testing.F) {
 	})
 }
 
-// fakeSecretStore speaks the Secrets Manager JSON 1.1 protocol
-// (Content-Type application/x-amz-json-1.1, X-Amz-Target
-// secretsmanager.GetSecretValue / secretsmanager.PutSecretValue): there is no
-// Secrets Manager emulator on this machine, so the real SDK client is
-// pointed at this server. Unknown ids get ResourceNotFoundException.
-type fakeSecretStore struct {
-	mu     sync.Mutex
-	values map[string]string // id → SecretString
-	binary map[string]bool   // ids holding SecretBinary
-	puts   int
-}
-
-func (f *fakeSecretStore) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	var in struct{ SecretId, SecretString, ClientRequestToken string }
-	body, _ := io.ReadAll(r.Body)
-	if err := json.Unmarshal(body, &in); err != nil {
-		http.Error(w, "bad json", http.StatusBadRequest)
-		return
-	}
-	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-	value, ok := f.values[in.SecretId]
-	if !ok && !f.binary[in.SecretId] {
-		w.WriteHeader(http.StatusBadRequest)
-		_, _ = io.WriteString(w, `{"__type":"ResourceNotFoundException","Message":"Secrets Manager can't find the specified secret."}`)
-		return
-	}
-	switch r.Header.Get("X-Amz-Target") {
-	case "secretsmanager.GetSecretValue":
-		out := map[string]any{"ARN": "arn:aws:secretsmanager:eu-west-1:1:secret:" + in.SecretId, "Name": in.SecretId, "VersionId": "v0"}
-		if f.binary[in.SecretId] {
-			out["SecretBinary"] = "AAEC"
-		} else {
-			out["SecretString"] = value
-		}
-		_ = json.NewEncoder(w).Encode(out)
-	case "secretsmanager.PutSecretValue":
-		if in.ClientRequestToken == "" {
-			w.WriteHeader(http.StatusBadRequest)
-			_, _ = io.WriteString(w, `{"__type":"InvalidParameterException","Message":"ClientRequestToken missing"}`)
-			return
-		}
-		f.values[in.SecretId] = in.SecretString
-		f.puts++
-		_ = json.NewEncoder(w).Encode(map[string]any{"ARN": in.SecretId, "Name": in.SecretId, "VersionId": in.ClientRequestToken})
-	default:
-		w.WriteHeader(http.StatusBadRequest)
-		_, _ = io.WriteString(w, `{"__type":"InvalidAction","Message":"unexpected target"}`)
-	}
-}
-
-func newFakeSecretStore(t *testing.T, values map[string]string) (*fakeSecretStore, *secretsmanager.Client) {
+// newFakeSecretStore points the real SDK client at a secretstest.Store (the
+// Secrets Manager JSON protocol with versions and staging labels: there is
+// no Secrets Manager emulator on this machine). Id "bin" holds binary data.
+func newFakeSecretStore(t *testing.T, values map[string]string) (*secretstest.Store, *secretsmanager.Client) {
 	t.Helper()
-	f := &fakeSecretStore{values: values, binary: map[string]bool{"bin": true}}
+	f := secretstest.New(values, "bin")
 	srv := httptest.NewServer(f)
 	t.Cleanup(srv.Close)
 	return f, secretsmanager.New(secretsmanager.Options{
@@ -219,6 +167,39 @@ func newFakeSecretStore(t *testing.T, values map[string]string) (*fakeSecretStor
 		HTTPClient:       awshttp.NewBuildableClient(),
 		RetryMaxAttempts: 1,
 	})
+}
+
+// A rotation racing another writer loses nothing: the compare-and-set
+// fails, the edit is applied again to the newer value.
+func TestSetRemoteConcurrentChange(t *testing.T) {
+	f, client := newFakeSecretStore(t, map[string]string{"s": `["a"]`})
+	raced := false
+	f.BeforeStage = func(st *secretstest.Store, id string) {
+		if !raced {
+			raced = true
+			st.Put(id, `["theirs","a"]`) // another rotation lands between our read and our write
+		}
+	}
+	c, err := SetRemote(t.Context(), client, "s", "mine")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := f.Current("s"); got != `["mine","theirs","a"]` {
+		t.Fatalf("stored %s: a concurrent rotation was lost", got)
+	}
+	if !c.Changed || FormatValue(c.Before) != `["theirs","a"]` || f.Count("PutSecretValue") != 2 {
+		t.Fatalf("change %+v after %d puts", c, f.Count("PutSecretValue"))
+	}
+
+	// A writer that never stops: the rotation gives up with a clear error
+	// and leaves the other writer's value current.
+	f.BeforeStage = func(st *secretstest.Store, id string) { st.Put(id, `["busy"]`) }
+	if _, err := SetRemote(t.Context(), client, "s", "late"); !errors.Is(err, ErrConcurrentChange) || !strings.Contains(err.Error(), "run the command again") {
+		t.Fatalf("err = %v, want ErrConcurrentChange", err)
+	}
+	if got := f.Current("s"); got != `["busy"]` {
+		t.Fatalf("stored %s", got)
+	}
 }
 
 func TestSetRemote(t *testing.T) {
@@ -244,11 +225,11 @@ func TestSetRemote(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := f.values["hookstack-stripe"]; got != tc.want {
+			if got := f.Current("hookstack-stripe"); got != tc.want {
 				t.Errorf("stored %s, want %s", got, tc.want)
 			}
-			if c.Changed != tc.wantWrite || (f.puts == 1) != tc.wantWrite {
-				t.Errorf("changed %v, %d puts; want write %v", c.Changed, f.puts, tc.wantWrite)
+			if c.Changed != tc.wantWrite || (f.Count("PutSecretValue") == 1) != tc.wantWrite {
+				t.Errorf("changed %v, %d puts; want write %v", c.Changed, f.Count("PutSecretValue"), tc.wantWrite)
 			}
 			if tc.wantWrite && c.VersionID == "" {
 				t.Error("no version id reported")
@@ -280,11 +261,11 @@ func TestRetireRemote(t *testing.T) {
 			if !errors.Is(err, tc.wantErr) {
 				t.Fatalf("err = %v, want %v", err, tc.wantErr)
 			}
-			if got := f.values["s"]; got != tc.want {
+			if got := f.Current("s"); got != tc.want {
 				t.Errorf("stored %s, want %s", got, tc.want)
 			}
-			if c.Changed != tc.wantWrite || (f.puts == 1) != tc.wantWrite {
-				t.Errorf("changed %v, %d puts; want write %v", c.Changed, f.puts, tc.wantWrite)
+			if c.Changed != tc.wantWrite || (f.Count("PutSecretValue") == 1) != tc.wantWrite {
+				t.Errorf("changed %v, %d puts; want write %v", c.Changed, f.Count("PutSecretValue"), tc.wantWrite)
 			}
 		})
 	}
