@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hookstack/hookstack/shared/stack"
 	"github.com/spf13/cobra"
 )
 
@@ -79,6 +80,9 @@ type tailOptions struct {
 	devFlags
 	provider, typ string
 	since         time.Duration
+	stack         string        // follow this deployed stack (CloudWatch Logs) instead of a dev server
+	aws           bool          // --aws: the stack named by $HOOKSTACK_STACK, else the default
+	poll          time.Duration // how often to read the stack's logs
 }
 
 func newTailCmd(getenv func(string) string) *cobra.Command {
@@ -91,11 +95,15 @@ request and per status change: time, provider, type, event id, status (queued, p
 failed, dead or rejected) and the reason of a rejection or failure. --since prints the
 requests received in that past window first. Ctrl-C stops it.
 
-Local dev server only for now: in AWS, read the delivery log and CloudWatch Logs.`,
+With --stack (or --aws) it follows a deployed stack instead: it reads the ingest and
+processor functions' log lines from CloudWatch Logs (the stack's LogGroup outputs; needs
+logs:FilterLogEvents), polling every --poll. Lines appear once CloudWatch Logs has them,
+usually a few seconds after the event.`,
 		Example: `  hookstack tail
   hookstack tail --provider stripe --since 10m
   hookstack tail --type push --json | jq .status
-  hookstack tail --url http://127.0.0.1:9000`,
+  hookstack tail --url http://127.0.0.1:9000
+  hookstack tail --stack Hookstack --since 1h --provider github`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if o.provider != "" {
@@ -106,6 +114,15 @@ Local dev server only for now: in AWS, read the delivery log and CloudWatch Logs
 			if o.since < 0 {
 				return fmt.Errorf("--since %s is negative: give a past window such as 10m or 2h", o.since)
 			}
+			if o.stack != "" || o.aws {
+				if o.url != "" {
+					return errors.New("--url follows a dev server, --stack and --aws a deployed stack: give one of them")
+				}
+				if o.poll < 100*time.Millisecond {
+					return fmt.Errorf("--poll %s is too short: CloudWatch Logs answers in about a second; use 1s or more", o.poll)
+				}
+				return runTailStack(cmd, getenv, o)
+			}
 			return runTail(cmd, getenv, o)
 		},
 	}
@@ -113,6 +130,9 @@ Local dev server only for now: in AWS, read the delivery log and CloudWatch Logs
 	cmd.Flags().StringVar(&o.provider, "provider", "", "only this provider's requests")
 	cmd.Flags().StringVar(&o.typ, "type", "", "only this event type (as the provider names it, e.g. payment_intent.succeeded)")
 	cmd.Flags().DurationVar(&o.since, "since", 0, "first print the requests received this long ago and since (e.g. 10m)")
+	cmd.Flags().StringVar(&o.stack, "stack", "", "follow this deployed stack's CloudWatch Logs instead of a dev server")
+	cmd.Flags().BoolVar(&o.aws, "aws", false, "follow the deployed stack named by $HOOKSTACK_STACK (else "+stack.DefaultName+")")
+	cmd.Flags().DurationVar(&o.poll, "poll", 2*time.Second, "with --stack: how often to read the logs")
 	return cmd
 }
 

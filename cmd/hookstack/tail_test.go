@@ -285,7 +285,7 @@ func TestCLITailReplayHelp(t *testing.T) {
 		args []string
 		want []string
 	}{
-		{[]string{"tail", "--help"}, []string{"Usage:", "Examples:", "--provider", "--type", "--since", "--json", "--url", "Local dev server only for now"}},
+		{[]string{"tail", "--help"}, []string{"Usage:", "Examples:", "--provider", "--type", "--since", "--json", "--url", "--stack", "--aws", "--poll", "CloudWatch Logs"}},
 		{[]string{"replay", "--help"}, []string{"Usage:", "Examples:", "replay <event-id>", "--json", "--url", "--stack", "--aws", "archive"}},
 		{[]string{"--help"}, []string{"tail", "replay"}},
 	}

@@ -32,13 +32,18 @@ type fakeAWS struct {
 	stacks  map[string]map[string]string // stack name → outputs
 	secrets *secretstest.Store
 	calls   []string // "DescribeStacks Hookstack", "PutSecretValue id", ...
+	// logs are CloudWatch Logs events by log group (FilterLogEvents).
+	logs map[string][]fakeLogEvent
 }
 
 func (f *fakeAWS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	body, _ := io.ReadAll(r.Body)
-	if target := r.Header.Get("X-Amz-Target"); target != "" {
+	if target := r.Header.Get("X-Amz-Target"); strings.HasPrefix(target, "Logs_20140328.") {
+		f.cloudWatchLogs(w, target, body)
+		return
+	} else if target != "" {
 		f.secretsManager(w, target, body)
 		return
 	}

@@ -44,6 +44,7 @@ const (
 	OutputDashboardUrl     = "DashboardUrl"
 	OutputAlarmTopicArn    = "AlarmTopicArn"
 	OutputFunctionName     = "FunctionName"
+	OutputLogGroup         = "LogGroup"
 	OutputDomainTarget     = "CustomDomainTarget"
 	OutputExecuteApiUrl    = "ExecuteApiUrl"
 	OutputProvidersEnabled = "Providers"
@@ -122,6 +123,8 @@ func (s *HookstackStack) addOutputs() {
 	}
 	for _, name := range Functions {
 		s.output(OutputFunctionName+title(name), "Name of the "+name+" function", s.Functions[name].FunctionName())
+		s.output(OutputLogGroup+title(name), "Log group of the "+name+" function (hookstack tail --stack reads it)",
+			s.Functions[name].LogGroup().LogGroupName())
 	}
 	s.output(OutputAlarmTopicArn, "SNS topic the alarms notify", s.Monitoring.Topic.TopicArn())
 	s.output(OutputDashboardUrl, "CloudWatch dashboard", jsii.String(fmt.Sprintf(

@@ -683,6 +683,8 @@ func TestOutputs(t *testing.T) {
 	}
 	for _, fn := range Functions {
 		want["FunctionName"+title(fn)] = "<" + s.fnID[fn] + ">"
+		logs := refID(get(props(s.resource(t, s.fnID[fn])), "LoggingConfig", "LogGroup"))
+		want["LogGroup"+title(fn)] = "<" + logs + ">"
 	}
 	for k, v := range want {
 		if got := value(k); got != v {
@@ -697,7 +699,7 @@ func TestOutputs(t *testing.T) {
 	if got := value("DashboardUrl"); !strings.Contains(got, "#dashboards:name=<") {
 		t.Errorf("DashboardUrl = %s", got)
 	}
-	if n := len(outputs); n != 4+2*len(Providers)+12+7+3 {
+	if n := len(outputs); n != 4+2*len(Providers)+12+7+7+3 {
 		t.Errorf("%d outputs", n)
 	}
 }

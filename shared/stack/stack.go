@@ -38,6 +38,7 @@ const (
 	KeyClaimBucketName    = "ClaimBucketName"
 	KeyQueueUrl           = "QueueUrl"
 	KeyFunctionName       = "FunctionName"
+	KeyLogGroup           = "LogGroup"
 	KeyAlarmTopicArn      = "AlarmTopicArn"
 	KeyDashboardUrl       = "DashboardUrl"
 )
@@ -75,8 +76,9 @@ type Outputs struct {
 	Providers     []Provider        `json:"providers"`
 	TableName     string            `json:"table_name,omitempty"`
 	ClaimBucket   string            `json:"claim_bucket,omitempty"`
-	Queues        map[string]string `json:"queues,omitempty"`    // "payments", "payments-dlq" → URL
-	Functions     map[string]string `json:"functions,omitempty"` // "ingest" → function name
+	Queues        map[string]string `json:"queues,omitempty"`     // "payments", "payments-dlq" → URL
+	Functions     map[string]string `json:"functions,omitempty"`  // "ingest" → function name
+	LogGroups     map[string]string `json:"log_groups,omitempty"` // "ingest" → its log group
 	AlarmTopicArn string            `json:"alarm_topic_arn,omitempty"`
 	DashboardURL  string            `json:"dashboard_url,omitempty"`
 	// Raw holds every output, by key.
@@ -176,6 +178,7 @@ func Parse(raw map[string]string) *Outputs {
 		DashboardURL:       raw[KeyDashboardUrl],
 		Queues:             map[string]string{},
 		Functions:          map[string]string{},
+		LogGroups:          map[string]string{},
 		Raw:                raw,
 	}
 	webhooks, secretNames := map[string]string{}, map[string]string{}
@@ -190,6 +193,8 @@ func Parse(raw map[string]string) *Outputs {
 			o.Queues[Untitle(k[len(KeyQueueUrl):])] = v
 		case suffixed(k, KeyFunctionName):
 			o.Functions[Untitle(k[len(KeyFunctionName):])] = v
+		case suffixed(k, KeyLogGroup):
+			o.LogGroups[Untitle(k[len(KeyLogGroup):])] = v
 		}
 	}
 	var order []string

@@ -41,6 +41,7 @@ var deployed = map[string]string{
 	"QueueUrlDeliveriesDlq":    "https://sqs.eu-west-1.amazonaws.com/123456789012/deliveries-dlq",
 	"FunctionNameIngest":       "Hookstack-Ingest-1",
 	"FunctionNameDeliverer":    "Hookstack-Deliverer-1",
+	"LogGroupIngest":           "Hookstack-IngestLogs1234-abc",
 	"AlarmTopicArn":            "arn:aws:sns:eu-west-1:123456789012:Hookstack-Alarms",
 	"DashboardUrl":             "https://eu-west-1.console.aws.amazon.com/cloudwatch/home?region=eu-west-1#dashboards:name=Hookstack",
 	"SomethingElseEntirely123": "kept in Raw",
@@ -167,7 +168,8 @@ func TestRead(t *testing.T) {
 			if !reflect.DeepEqual(o.Queues, wantQ) {
 				t.Errorf("queues = %v", o.Queues)
 			}
-			if o.Functions["ingest"] != "Hookstack-Ingest-1" || o.Functions["deliverer"] != "Hookstack-Deliverer-1" {
+			if o.Functions["ingest"] != "Hookstack-Ingest-1" || o.Functions["deliverer"] != "Hookstack-Deliverer-1" ||
+				o.LogGroups["ingest"] != "Hookstack-IngestLogs1234-abc" {
 				t.Errorf("functions = %v", o.Functions)
 			}
 			if o.Raw["SomethingElseEntirely123"] != "kept in Raw" {
