@@ -16,7 +16,8 @@ import (
 // delivered, one record keyed by the delivery id (kind KindDelivered) that
 // is both the attempt's log entry and the marker Delivered reads with one
 // consistent Get — one write instead of two for the common case of a
-// delivery that succeeds at once. Both kinds are listed (ListedKinds) and
+// delivery that succeeds at once. Failed attempts are listed (ListedKinds);
+// delivered ones are found by key on DynamoDB (see List). Both
 // expire after TTL (0 means notify.LogTTL, 30 days): longer than SQS keeps
 // any message (14 days at most), so no queued copy of a delivery outlives
 // its marker.
@@ -157,45 +158,114 @@ const scanLimit = store.MaxLimit
 // first, of the notification (event id) and endpoint given; "" matches any
 // (`GET /api/deliveries?notification_id=&endpoint_id=`).
 //
-// Cost: it reads the newest scanLimit (1000) attempts of every delivery with
-// one store.List and filters them in memory, so an attempt older than the
-// newest 1000 is not found. That suits the dev server and small
-// deployments; a busy deployment wants an index on notification and
-// endpoint (a second sort key under gsi1pk "delivery-attempt#<event id>")
-// instead.
+// Failed attempts are read with one store.List of the newest scanLimit
+// (1000) and filtered in memory, so an attempt older than the newest 1000
+// is not found. Delivered attempts are read the same way where the store
+// lists KindDelivered (the local store lists every kind). On DynamoDB they
+// are not indexed (ListedKinds: an index entry per delivery would double
+// the deliverer's write units and put every delivery of the stack on one
+// index key), so there a delivered attempt is found by its key instead:
+// the delivery id of the notification and each endpoint (the one given,
+// else every endpoint listed now and every endpoint a failed attempt of
+// the notification names). Without a notification id, the list on DynamoDB
+// holds failed attempts only.
 func (l *DeliveryLog) List(ctx context.Context, notificationID, endpointID string, limit int) ([]notify.Attempt, error) {
 	limit = store.ClampLimit(limit)
-	failed, err := l.Store.List(ctx, KindAttempt, scanLimit)
+	failedRecs, err := l.Store.List(ctx, KindAttempt, scanLimit)
 	if err != nil {
 		return nil, fmt.Errorf("list attempts: %w", err)
 	}
-	delivered, err := l.Store.List(ctx, KindDelivered, scanLimit)
-	if err != nil && !errors.Is(err, store.ErrNotListable) { // a table indexed before the merge
+	match := func(a notify.Attempt) bool {
+		return (notificationID == "" || a.NotificationID == notificationID) && (endpointID == "" || a.EndpointID == endpointID)
+	}
+	failed, err := decodeAttempts(failedRecs, match)
+	if err != nil {
+		return nil, err
+	}
+	var delivered []notify.Attempt
+	deliveredRecs, err := l.Store.List(ctx, KindDelivered, scanLimit)
+	switch {
+	case err == nil:
+		if delivered, err = decodeAttempts(deliveredRecs, match); err != nil {
+			return nil, err
+		}
+	case errors.Is(err, store.ErrNotListable):
+		if delivered, err = l.deliveredOf(ctx, notificationID, endpointID, failed); err != nil {
+			return nil, err
+		}
+	default:
 		return nil, fmt.Errorf("list delivered attempts: %w", err)
 	}
-	all := make([]notify.Attempt, 0, len(failed)+len(delivered))
-	for _, recs := range [][]store.Record{failed, delivered} {
-		for _, r := range recs {
-			var a notify.Attempt
-			if err := r.Decode(&a); err != nil {
-				return nil, fmt.Errorf("list attempts: %w", err)
-			}
-			if a.EndpointID == "" && a.NotificationID == "" {
-				continue // a marker of the earlier layout: its attempt is a KindAttempt record
-			}
-			if notificationID != "" && a.NotificationID != notificationID {
-				continue
-			}
-			if endpointID != "" && a.EndpointID != endpointID {
-				continue
-			}
-			all = append(all, a)
-		}
-	}
+	all := append(failed, delivered...)
 	// Newest first, as each list is: merge by attempt time.
 	slices.SortStableFunc(all, func(x, y notify.Attempt) int { return y.AttemptedAt.Compare(x.AttemptedAt) })
 	if len(all) > limit {
 		all = all[:limit]
 	}
 	return all, nil
+}
+
+// decodeAttempts decodes attempt records, keeping those match accepts.
+// Markers of the layout before the delivered marker became the attempt's
+// record (no endpoint, no notification) are skipped: their attempt is a
+// KindAttempt record.
+func decodeAttempts(recs []store.Record, match func(notify.Attempt) bool) ([]notify.Attempt, error) {
+	out := make([]notify.Attempt, 0, len(recs))
+	for _, r := range recs {
+		var a notify.Attempt
+		if err := r.Decode(&a); err != nil {
+			return nil, fmt.Errorf("list attempts: %w", err)
+		}
+		if a.EndpointID == "" && a.NotificationID == "" {
+			continue
+		}
+		if match(a) {
+			out = append(out, a)
+		}
+	}
+	return out, nil
+}
+
+// deliveredOf reads, by key, the delivered attempts of a notification
+// where KindDelivered is not listable: one consistent Get per candidate
+// endpoint. Nothing without a notification id.
+func (l *DeliveryLog) deliveredOf(ctx context.Context, notificationID, endpointID string, failed []notify.Attempt) ([]notify.Attempt, error) {
+	if notificationID == "" {
+		return nil, nil
+	}
+	var endpoints []string
+	if endpointID != "" {
+		endpoints = []string{endpointID}
+	} else {
+		recs, err := l.Store.List(ctx, KindEndpoint, MaxEndpoints)
+		if err != nil {
+			return nil, fmt.Errorf("list delivered attempts of %s: endpoints: %w", notificationID, err)
+		}
+		for _, r := range recs {
+			endpoints = append(endpoints, r.Key)
+		}
+		for _, a := range failed {
+			endpoints = append(endpoints, a.EndpointID)
+		}
+		slices.Sort(endpoints)
+		endpoints = slices.Compact(endpoints)
+	}
+	var out []notify.Attempt
+	for _, ep := range endpoints {
+		r, err := l.Store.Get(ctx, KindDelivered, notify.DeliveryID(notificationID, ep))
+		switch {
+		case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrInvalid):
+			continue
+		case err != nil:
+			return nil, fmt.Errorf("delivered attempt of %s to %s: %w", notificationID, ep, err)
+		}
+		var a notify.Attempt
+		if err := r.Decode(&a); err != nil {
+			return nil, fmt.Errorf("delivered attempt of %s to %s: %w", notificationID, ep, err)
+		}
+		if a.NotificationID == notificationID && a.EndpointID == ep {
+			out = append(out, a)
+		}
+	}
+	return out, nil
 }

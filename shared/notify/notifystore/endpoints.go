@@ -44,8 +44,11 @@ const (
 // ListedKinds are the kinds this package lists (Endpoints, DeliveryLog.List):
 // every dynamostore.New on the table that writes or lists them passes
 // dynamostore.ListKinds(ListedKinds...), so that only they (and the
-// notifications log) take gsi1 writes.
-var ListedKinds = []string{KindEndpoint, KindAttempt, KindDelivered}
+// notifications log) take gsi1 writes. KindDelivered is not among them:
+// every successful delivery writes one, and an index entry for each would
+// cost as much again and put them all under one index key; DeliveryLog.List
+// finds them by key (delivery id) instead.
+var ListedKinds = []string{KindEndpoint, KindAttempt}
 
 // MaxEndpoints bounds the endpoints Add accepts: Endpoints reads them with
 // one store.List, capped at store.MaxLimit, and must never miss one.

@@ -54,6 +54,7 @@ func TestSuite(t *testing.T) {
 		{"LogDeliveredMarker", testDelivered},
 		{"LogSameAttemptTwiceAndRedrive", testRedriveAttempts},
 		{"LogListFilters", testLogList},
+		{"LogListDeliveredByNotification", testLogListDelivered},
 		{"LogTTL", testLogTTL},
 	}
 	for _, b := range backends {
@@ -425,8 +426,11 @@ func testDelivered(t *testing.T, s store.Store) {
 	if got, err := l.Delivered(ctx, oldID); !got || err != nil {
 		t.Fatalf("Delivered(old marker) = %v, %v", got, err)
 	}
-	if list, err = l.List(ctx, "", "ep_1", 0); err != nil || len(list) != 3 {
+	if list, err = l.List(ctx, "evt_1", "", 0); err != nil || len(list) != 3 {
 		t.Fatalf("List with an old marker = %+v, %v", list, err)
+	}
+	if list, err = l.List(ctx, "evt_old", "ep_1", 0); err != nil || len(list) != 0 {
+		t.Fatalf("List of the old marker's notification = %+v, %v; want nothing", list, err)
 	}
 }
 
@@ -529,8 +533,75 @@ func testLogTTL(t *testing.T, s store.Store) {
 	if ok, _ := l.Delivered(ctx, recent.DeliveryID); !ok {
 		t.Error("a live marker does not count")
 	}
-	list, _ := l.List(ctx, "", "", 0)
-	if len(list) != 1 || list[0].NotificationID != "evt_new" {
-		t.Fatalf("List = %+v, want only the unexpired attempt", list)
+	for _, tc := range []struct {
+		event string
+		want  int
+	}{{"evt_old", 0}, {"evt_new", 1}} {
+		list, err := l.List(ctx, tc.event, "ep", 0)
+		if err != nil || len(list) != tc.want {
+			t.Fatalf("List(%s) = %+v, %v; want %d attempts", tc.event, list, err, tc.want)
+		}
+	}
+}
+
+// Delivered attempts are listed by notification on every store: by key
+// (the delivery id of each endpoint) where the store does not index
+// KindDelivered (DynamoDB, ListedKinds), from the index where it does.
+func testLogListDelivered(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	now := time.Now().UTC().Truncate(time.Second).Add(-time.Hour)
+	eps := notifystore.NewEndpoints(s, nil)
+	ep1 := mustAdd(t, eps, httpEP("https://one.example.com/hook", "*"))
+	ep2 := mustAdd(t, eps, httpEP("https://two.example.com/hook", "*"))
+	l := notifystore.NewDeliveryLog(s)
+	record := func(ev, ep string, n int, outcome string, sec int) {
+		t.Helper()
+		if err := l.Record(ctx, attempt(notify.DeliveryID(ev, ep), ev, ep, n, outcome, now.Add(time.Duration(sec)*time.Second))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	record("evt_a", ep1.ID, 1, notify.LogDelivered, 1)
+	record("evt_a", ep2.ID, 1, notify.LogRetry, 2)
+	record("evt_a", ep2.ID, 2, notify.LogDelivered, 3)
+	record("evt_b", ep1.ID, 1, notify.LogDelivered, 4)
+	record("evt_c", "ep_gone", 1, notify.LogRetry, 5) // an endpoint no longer listed
+	record("evt_c", "ep_gone", 2, notify.LogDelivered, 6)
+
+	tests := []struct {
+		event, endpoint string
+		want            []string // outcome@endpoint, newest first
+	}{
+		{"evt_a", "", []string{"delivered@" + ep2.ID, "retry@" + ep2.ID, "delivered@" + ep1.ID}},
+		{"evt_a", ep2.ID, []string{"delivered@" + ep2.ID, "retry@" + ep2.ID}},
+		{"evt_b", "", []string{"delivered@" + ep1.ID}},
+		{"evt_b", ep2.ID, nil},
+		{"evt_c", "", []string{"delivered@ep_gone", "retry@ep_gone"}},
+		{"evt_none", "", nil},
+	}
+	for _, tc := range tests {
+		list, err := l.List(ctx, tc.event, tc.endpoint, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, a := range list {
+			got = append(got, a.Outcome+"@"+a.EndpointID)
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("List(%q, %q) = %v, want %v", tc.event, tc.endpoint, got, tc.want)
+		}
+	}
+	// Unfiltered: every failed attempt; the delivered ones where the store
+	// lists them.
+	all, err := l.List(ctx, "", "", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := 2
+	if lister, ok := s.(interface{ Listable(string) bool }); !ok || lister.Listable(notifystore.KindDelivered) {
+		want = 6
+	}
+	if len(all) != want {
+		t.Errorf("List() = %d attempts, want %d", len(all), want)
 	}
 }
