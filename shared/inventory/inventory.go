@@ -16,6 +16,14 @@
 // Locations. Shopify locations are keyed by location_id, warehouse locations
 // by the name the warehouse sends: the same physical place reported by both
 // systems counts twice unless the warehouse uses the Shopify location_id.
+//
+// Threshold events are state-level alarms, not milestones: low_stock,
+// out_of_stock and restocked announce that the item's current total crossed
+// a threshold. They are deliberately not announced late: a late older
+// adjustment that its location's newer write supersedes changes nothing,
+// and announcing the crossing it stood for ("out of stock") would be false
+// now. So the alarms announced depend on the arrival order (a dip and its
+// restock seen in reverse announce nothing); the final level does not.
 package inventory
 
 import (

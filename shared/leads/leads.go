@@ -19,6 +19,18 @@
 // one, and merging is the same field-wise join, so the result does not depend
 // on arrival order. An email change in HubSpot starts a lead under the new
 // email; the old record stays (it is a different key).
+//
+// Announcements are not milestones replayed late, by design: lead.updated
+// announces the lead's current state (its data is the whole lead) when a
+// visible field changes, and a late older write that every field's newer
+// write supersedes changes nothing, so it announces nothing — a late
+// lead.updated would carry no change, and its own values are stale. The
+// number of lead.updated notifications therefore depends on the arrival
+// order; the last state announced does not. lead.created is announced once
+// per record key, when the record comes into existence, whichever event
+// comes first; which keys exist (the email's, a source key's later merged
+// into it) depends on when the identity link arrives, and two records
+// created before a link are two announcements that cannot be taken back.
 package leads
 
 import (

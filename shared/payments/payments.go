@@ -6,8 +6,26 @@
 // domain.Version. A write only lands when its version is newer than the
 // field's, so an older event never overwrites newer state, the same set of
 // events yields the same record in any arrival order, and a replayed event
-// (equal version) changes nothing. Domain events are emitted only when the
-// status value actually changes into the status the event names.
+// (equal version) changes nothing.
+//
+// Domain events are milestones, announced the same whatever the arrival
+// order. In order, an event is announced when the status changes into a
+// status that names one (payment.succeeded, payment.failed,
+// payment.refunded for a partial and again for a full refund,
+// payment.disputed; subscription.activated when the subscription becomes
+// premium, subscription.past_due, subscription.canceled). Each record keeps
+// its status writes in version order (History, a domain.Timeline, bounded),
+// so a late older event, which leaves the status alone, still announces the
+// change it stood for: charge.refunded before payment_intent.succeeded ends
+// "refunded" and announces payment.refunded, then payment.succeeded when
+// the success arrives. Every run of equal statuses in version order is
+// announced exactly once, so the set of announcements per record (by type)
+// is the in-order one; a redelivery announces nothing. A late announcement
+// has its own occurred time and late=true (in the event and in its data,
+// whose status is the milestone's, not the record's current one).
+// Cycles count: failed → processing → failed announces payment.failed twice,
+// back-to-back failures once; past_due → active announces
+// subscription.activated again.
 package payments
 
 import (
@@ -94,6 +112,10 @@ type Payment struct {
 	UpdatedAt      time.Time       `json:"updated_at"`
 	LastEventID    string          `json:"last_event_id"`
 	Versions       PaymentVersions `json:"versions"`
+	// History is the status writes in version order: which milestones
+	// (payment.succeeded, ...) the payment has announced (see the package
+	// doc).
+	History domain.Timeline `json:"history,omitzero"`
 }
 
 // PaymentVersions is the version of the last write of each Payment field.
@@ -164,6 +186,8 @@ type Subscription struct {
 	UpdatedAt        time.Time            `json:"updated_at"`
 	LastEventID      string               `json:"last_event_id"`
 	Versions         SubscriptionVersions `json:"versions"`
+	// History is the status writes in version order (see Payment.History).
+	History domain.Timeline `json:"history,omitzero"`
 }
 
 // SubscriptionVersions is the version of the last write of each field.
@@ -202,10 +226,12 @@ func ApplyPayment(old *Payment, ev Event) (next Payment, changed bool, emitted [
 	}
 	next.ID = ev.PaymentIntent
 	f := ev.payment
-	before := next.Status
-	var adv [6]bool
+	var adv [7]bool
+	var milestones []domain.Milestone
 	if f.status != "" {
-		adv[0], _ = domain.Set(&next.Status, &next.Versions.Status, f.status, ev.version(statusRank[f.status]))
+		v := ev.version(statusRank[f.status])
+		adv[0], _ = domain.Set(&next.Status, &next.Versions.Status, f.status, v)
+		adv[6], milestones = next.History.Insert(domain.Mark{Version: v, Value: f.status}, paymentPhase)
 	}
 	if f.amount != nil {
 		adv[1], _ = domain.Set(&next.Amount, &next.Versions.Amount, *f.amount, ev.version(0))
@@ -233,12 +259,32 @@ func ApplyPayment(old *Payment, ev Event) (next Payment, changed bool, emitted [
 	}
 	v := domain.Max(domain.Max(domain.Max(next.Versions.Status, next.Versions.Amount), domain.Max(next.Versions.AmountRefunded, next.Versions.Currency)), domain.Max(next.Versions.Customer, next.Versions.Subscription))
 	next.UpdatedAt, next.LastEventID = v.At, v.EventID
-	if next.Status != before {
-		if typ, ok := paymentEvents[next.Status]; ok {
-			emitted = append(emitted, domain.New(typ, next.Subject(), Provider, ev.ID, ev.Created, paymentData(next)))
+	for _, m := range milestones {
+		d := paymentData(next)
+		if m.Late {
+			d = lateData(d, m, ev)
 		}
+		emitted = append(emitted, m.Event(m.Name, next.Subject(), Provider, d))
 	}
 	return next, true, emitted, nil
+}
+
+// paymentPhase: a run of one status announces its event (a partial and a
+// full refund are different runs, both payment.refunded).
+func paymentPhase(status string) (run, milestone string) { return status, paymentEvents[status] }
+
+// lateData describes a late milestone as of its own write: its status (and
+// for a refund the amount that write reports) over the record's other fields.
+func lateData(d paymentEventData, m domain.Milestone, ev Event) paymentEventData {
+	d.Status, d.Full, d.Late = m.Mark.Value, nil, true
+	if d.Status == StatusRefunded || d.Status == StatusPartiallyRefunded {
+		full := d.Status == StatusRefunded
+		d.Full = &full
+		if m.Mark.EventID == ev.ID && ev.payment.amountRefunded != nil {
+			d.AmountRefunded = *ev.payment.amountRefunded
+		}
+	}
+	return d
 }
 
 type paymentEventData struct {
@@ -249,6 +295,7 @@ type paymentEventData struct {
 	Currency       string `json:"currency"`
 	Customer       string `json:"customer,omitempty"`
 	Full           *bool  `json:"full,omitempty"` // payment.refunded: full or partial
+	Late           bool   `json:"late,omitempty"` // see domain.Event.Late
 }
 
 func paymentData(p Payment) paymentEventData {
@@ -276,13 +323,15 @@ func ApplySubscription(old *Subscription, ev Event) (next Subscription, changed 
 		return next, false, nil, fmt.Errorf("apply %s to subscription of %s: %w", ev.ID, old.Customer, ErrWrongRecord)
 	}
 	next.Customer = ev.Customer
-	before := next
-	var adv [5]bool
+	var adv [6]bool
+	var milestones []domain.Milestone
 	if ev.subID != "" {
 		adv[0], _ = domain.Set(&next.ID, &next.Versions.ID, ev.subID, ev.version(0))
 	}
 	if s := ev.sub; s != nil {
-		adv[1], _ = domain.Set(&next.Status, &next.Versions.Status, s.status, ev.version(subRank[s.status]))
+		v := ev.version(subRank[s.status])
+		adv[1], _ = domain.Set(&next.Status, &next.Versions.Status, s.status, v)
+		adv[5], milestones = next.History.Insert(domain.Mark{Version: v, Value: s.status}, premiumPhase, subStatusPhase)
 		if s.price != "" {
 			adv[2], _ = domain.Set(&next.Price, &next.Versions.Price, s.price, ev.version(0))
 		}
@@ -306,19 +355,34 @@ func ApplySubscription(old *Subscription, ev Event) (next Subscription, changed 
 	vs := next.Versions
 	v := domain.Max(domain.Max(domain.Max(vs.ID, vs.Status), domain.Max(vs.Price, vs.CurrentPeriodEnd)), vs.LastInvoice)
 	next.UpdatedAt, next.LastEventID = v.At, v.EventID
-	data := subscriptionData(next)
-	if next.Premium && !before.Premium {
-		emitted = append(emitted, domain.New(EventSubscriptionActivated, next.Subject(), Provider, ev.ID, ev.Created, data))
-	}
-	if next.Status != before.Status {
-		switch next.Status {
-		case SubPastDue:
-			emitted = append(emitted, domain.New(EventSubscriptionPastDue, next.Subject(), Provider, ev.ID, ev.Created, data))
-		case SubCanceled:
-			emitted = append(emitted, domain.New(EventSubscriptionCanceled, next.Subject(), Provider, ev.ID, ev.Created, data))
+	for _, m := range milestones {
+		d := subscriptionData(next)
+		if m.Late {
+			d.Status, d.Premium, d.Late = m.Mark.Value, IsPremium(m.Mark.Value), true
 		}
+		emitted = append(emitted, m.Event(m.Name, next.Subject(), Provider, d))
 	}
 	return next, true, emitted, nil
+}
+
+// premiumPhase: a run of premium statuses (active, trialing) announces
+// subscription.activated; a run of the others announces nothing.
+func premiumPhase(status string) (run, milestone string) {
+	if IsPremium(status) {
+		return "premium", EventSubscriptionActivated
+	}
+	return "free", ""
+}
+
+// subStatusPhase: a run of past_due or canceled announces its event.
+func subStatusPhase(status string) (run, milestone string) {
+	switch status {
+	case SubPastDue:
+		return status, EventSubscriptionPastDue
+	case SubCanceled:
+		return status, EventSubscriptionCanceled
+	}
+	return status, ""
 }
 
 type subscriptionEventData struct {
@@ -328,6 +392,7 @@ type subscriptionEventData struct {
 	Price            string    `json:"price,omitempty"`
 	CurrentPeriodEnd time.Time `json:"current_period_end,omitzero"`
 	Premium          bool      `json:"premium"`
+	Late             bool      `json:"late,omitempty"` // see domain.Event.Late
 }
 
 func subscriptionData(s Subscription) subscriptionEventData {

@@ -161,19 +161,25 @@ func TestApplyPayment(t *testing.T) {
 	}{
 		{"first observation emits", [][]byte{sample(t, "payment_intent.succeeded")}, StatusSucceeded, []string{EventPaymentSucceeded}, true},
 		{"replay changes nothing", [][]byte{sample(t, "payment_intent.succeeded"), sample(t, "payment_intent.succeeded")}, StatusSucceeded, nil, false},
-		{"older event never overwrites", [][]byte{sample(t, "payment_intent.succeeded"), sample(t, "payment_intent.processing")}, StatusSucceeded, nil, false},
+		// The older write is kept in the history (changed), not in the status.
+		{"older event never overwrites", [][]byte{sample(t, "payment_intent.succeeded"), sample(t, "payment_intent.processing")}, StatusSucceeded, nil, true},
+		{"late failure is announced, status stays", [][]byte{sample(t, "payment_intent.succeeded"), sample(t, "payment_intent.payment_failed")}, StatusSucceeded, []string{EventPaymentFailed}, true},
+		{"late success after refund is announced", [][]byte{sample(t, "charge.refunded"), sample(t, "payment_intent.succeeded")}, StatusRefunded, []string{EventPaymentSucceeded}, true},
+		{"replayed late event announces nothing", [][]byte{sample(t, "charge.refunded"), sample(t, "payment_intent.succeeded"), sample(t, "payment_intent.succeeded")}, StatusRefunded, nil, false},
 		{"failed then succeeded", [][]byte{sample(t, "payment_intent.payment_failed"), sample(t, "payment_intent.succeeded")}, StatusSucceeded, []string{EventPaymentSucceeded}, true},
 		{"processing emits nothing", [][]byte{sample(t, "payment_intent.processing")}, StatusProcessing, nil, true},
 		{"canceled emits nothing", [][]byte{sample(t, "payment_intent.canceled")}, StatusCanceled, nil, true},
 		{"partial refund", [][]byte{sample(t, "payment_intent.succeeded"), sample(t, "charge.refunded_partial")}, StatusPartiallyRefunded, []string{EventPaymentRefunded}, true},
 		{"full after partial", [][]byte{sample(t, "charge.refunded_partial"), sample(t, "charge.refunded")}, StatusRefunded, []string{EventPaymentRefunded}, true},
-		{"late partial after full", [][]byte{sample(t, "charge.refunded"), sample(t, "charge.refunded_partial")}, StatusRefunded, nil, false},
+		{"late partial after full", [][]byte{sample(t, "charge.refunded"), sample(t, "charge.refunded_partial")}, StatusRefunded, []string{EventPaymentRefunded}, true},
 		{"dispute", [][]byte{sample(t, "charge.refunded"), sample(t, "charge.dispute.created")}, StatusDisputed, []string{EventPaymentDisputed}, true},
-		// The late succeeded loses the status tie but is the newest write of
-		// amount and currency (same values): versions advance, nothing emitted.
-		{"tie: refund beats succeeded (succeeded last)", [][]byte{sample(t, "charge.refunded_partial"), sample(t, "payment_intent.succeeded", withID("evt_tie"), withCreated(tie))}, StatusPartiallyRefunded, nil, true},
+		// The late succeeded loses the status tie (it ranks before the
+		// refund): in order it came first, so it is announced late.
+		{"tie: refund beats succeeded (succeeded last)", [][]byte{sample(t, "charge.refunded_partial"), sample(t, "payment_intent.succeeded", withID("evt_tie"), withCreated(tie))}, StatusPartiallyRefunded, []string{EventPaymentSucceeded}, true},
 		{"tie: refund beats succeeded (refund last)", [][]byte{sample(t, "payment_intent.succeeded", withID("evt_tie"), withCreated(tie)), sample(t, "charge.refunded_partial")}, StatusPartiallyRefunded, []string{EventPaymentRefunded}, true},
-		{"tie: canceled beats failed", [][]byte{sample(t, "payment_intent.canceled", withObject("id", "pi_3RZx5a2eZvKYlo2C0m8kQpLd"), withCreated(1767261500)), sample(t, "payment_intent.payment_failed")}, StatusCanceled, nil, false},
+		{"tie: canceled beats failed", [][]byte{sample(t, "payment_intent.canceled", withObject("id", "pi_3RZx5a2eZvKYlo2C0m8kQpLd"), withCreated(1767261500)), sample(t, "payment_intent.payment_failed")}, StatusCanceled, []string{EventPaymentFailed}, true},
+		{"second failure after processing is announced", [][]byte{sample(t, "payment_intent.payment_failed"), sample(t, "payment_intent.processing"), sample(t, "payment_intent.payment_failed", withID("evt_fail2"), withCreated(1767261610))}, StatusFailed, []string{EventPaymentFailed}, true},
+		{"back-to-back failures are one run", [][]byte{sample(t, "payment_intent.payment_failed"), sample(t, "payment_intent.payment_failed", withID("evt_fail2"), withCreated(1767261510))}, StatusFailed, nil, true},
 		{"newer event with the same status advances the version", [][]byte{sample(t, "payment_intent.succeeded"), sample(t, "payment_intent.succeeded", withID("evt_again"), withCreated(1767261640))}, StatusSucceeded, nil, true},
 		{"checkout links the customer without status", [][]byte{sample(t, "checkout.session.completed")}, "", nil, true},
 		{"unhandled type changes nothing", [][]byte{sample(t, "customer.created")}, "", nil, false},
@@ -235,7 +241,8 @@ func TestApplySubscription(t *testing.T) {
 		{"trialing to active is not a second activation", [][]byte{trialing, activeLater}, SubActive, true, nil},
 		{"past due", [][]byte{sample(t, "customer.subscription.created"), sample(t, "customer.subscription.updated")}, SubPastDue, false, []string{EventSubscriptionPastDue}},
 		{"deleted", [][]byte{sample(t, "customer.subscription.updated"), sample(t, "customer.subscription.deleted")}, SubCanceled, false, []string{EventSubscriptionCanceled}},
-		{"late created after deleted", [][]byte{sample(t, "customer.subscription.deleted"), sample(t, "customer.subscription.created")}, SubCanceled, false, nil},
+		{"late created after deleted is announced", [][]byte{sample(t, "customer.subscription.deleted"), sample(t, "customer.subscription.created")}, SubCanceled, false, []string{EventSubscriptionActivated}},
+		{"late past due between activations", [][]byte{sample(t, "customer.subscription.created"), sample(t, "customer.subscription.updated", withID("evt_active"), withObject("status", "active"), withCreated(1769950000)), sample(t, "customer.subscription.updated")}, SubActive, true, []string{EventSubscriptionPastDue, EventSubscriptionActivated}}, // in history order
 		{"invoice alone records the invoice", [][]byte{sample(t, "invoice.paid")}, "", false, nil},
 	}
 	for _, tt := range tests {

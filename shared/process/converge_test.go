@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"path/filepath"
 	"slices"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/hookstack/hookstack/shared/domain"
 	"github.com/hookstack/hookstack/shared/envelope"
 	"github.com/hookstack/hookstack/shared/store"
 	"github.com/hookstack/hookstack/shared/store/dynamostore"
@@ -26,7 +28,9 @@ var snapshotKinds = []string{KindPayment, KindSubscription, KindInventory, KindL
 // handlers in order, then shuffled, duplicated and in random concurrent
 // batches (all four queues at once, failed messages redelivered as SQS
 // would), and asserts the same live records result, with no outbox left,
-// on the embedded store and on DynamoDB (emulator).
+// the same domain events announced per payment, subscription and chat (by
+// type, each id once), and that replaying the first half again announces
+// nothing, on the embedded store and on DynamoDB (emulator).
 func TestShuffledSamplesConverge(t *testing.T) {
 	stores := []struct {
 		name  string
@@ -51,7 +55,17 @@ func TestShuffledSamplesConverge(t *testing.T) {
 	}
 	for _, st := range stores {
 		t.Run(st.name, func(t *testing.T) {
-			want := deliver(t, newRigOn(t, st.open(t)), [][]envelope.Envelope{ordered}, 1)
+			wr := newRigOn(t, st.open(t))
+			want := deliver(t, wr, [][]envelope.Envelope{ordered}, 1)
+			wantAnn := announced(t, wr)
+			for subj, want := range map[string]map[string]int{
+				"payment:pi_3RZx5a2eZvKYlo2C0m8kQpLd": {"payment.failed": 1, "payment.succeeded": 1, "payment.refunded": 2, "payment.disputed": 1},
+				"subscription:cus_RZx4qT8mWk2LhN":     {"subscription.activated": 1, "subscription.past_due": 1, "subscription.canceled": 1},
+			} {
+				if !maps.Equal(wantAnn[subj], want) {
+					t.Fatalf("in order, %s announced %v, want %v", subj, wantAnn[subj], want)
+				}
+			}
 			if len(want) < 8 {
 				t.Fatalf("only %d live records: %v", len(want), slices.Sorted(mapsKeys(want)))
 			}
@@ -65,7 +79,25 @@ func TestShuffledSamplesConverge(t *testing.T) {
 						}
 					}
 					rnd.Shuffle(len(seq), func(i, j int) { seq[i], seq[j] = seq[j], seq[i] })
-					got := deliver(t, newRigOn(t, st.open(t)), [][]envelope.Envelope{seq}, 10)
+					gr := newRigOn(t, st.open(t))
+					got := deliver(t, gr, [][]envelope.Envelope{seq}, 10)
+					gotAnn := announced(t, gr)
+					for _, subj := range slices.Sorted(mapsKeys(wantAnn)) {
+						if milestoneSubject(subj) && !maps.Equal(gotAnn[subj], wantAnn[subj]) {
+							t.Errorf("%s announced %v, in order %v", subj, gotAnn[subj], wantAnn[subj])
+						}
+					}
+					for subj, g := range gotAnn {
+						if _, ok := wantAnn[subj]; !ok && milestoneSubject(subj) {
+							t.Errorf("%s announced %v, in order nothing", subj, g)
+						}
+					}
+					// Replaying a prefix announces nothing new.
+					before := domainIDs(t, gr)
+					deliver(t, gr, [][]envelope.Envelope{seq[:len(seq)/2]}, 10)
+					if after := domainIDs(t, gr); !maps.Equal(after, before) {
+						t.Errorf("replay announced %d new events", len(after)-len(before))
+					}
 					for _, k := range slices.Sorted(mapsKeys(want)) {
 						if got[k] != want[k] {
 							t.Errorf("%s:\n got %s\nwant %s", k, got[k], want[k])
@@ -181,4 +213,57 @@ func tail(s string, n int) string {
 		i += j + 1
 	}
 	return s[i:]
+}
+
+// milestoneSubject: the records whose announcements do not depend on the
+// arrival order (payments, subscriptions, chats: see domain.Timeline). Lead
+// and inventory events announce the current state and are not replayed late
+// (see the leads and inventory package docs).
+func milestoneSubject(subject string) bool {
+	for _, p := range []string{"payment:", "subscription:", "chat:"} {
+		if strings.HasPrefix(subject, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// domainIDs is the set of domain event ids sent.
+func domainIDs(t *testing.T, r *rig) map[string]bool {
+	t.Helper()
+	out := map[string]bool{}
+	for _, m := range r.sent(envelope.QueueNotifications) {
+		var e domain.Event
+		if err := json.Unmarshal(m.Body, &e); err != nil {
+			t.Fatalf("notification %s: %v", m.Body, err)
+		}
+		if !e.IsRaw() {
+			out[e.ID] = true
+		}
+	}
+	return out
+}
+
+// announced counts the domain events sent (raw forwards left out) per
+// subject and type, each distinct id once: a notification may be sent
+// again (at least once), never under a new id.
+func announced(t *testing.T, r *rig) map[string]map[string]int {
+	t.Helper()
+	out := map[string]map[string]int{}
+	seen := map[string]bool{}
+	for _, m := range r.sent(envelope.QueueNotifications) {
+		var e domain.Event
+		if err := json.Unmarshal(m.Body, &e); err != nil {
+			t.Fatalf("notification %s: %v", m.Body, err)
+		}
+		if e.IsRaw() || seen[e.ID] {
+			continue
+		}
+		seen[e.ID] = true
+		if out[e.Subject] == nil {
+			out[e.Subject] = map[string]int{}
+		}
+		out[e.Subject][e.Type]++
+	}
+	return out
 }

@@ -10,6 +10,14 @@
 // thread is the one with the latest activity; the chat is closed when that
 // thread is. A thread that was closed stays closed when its incoming_chat
 // arrives late.
+//
+// support.chat_started and support.chat_closed are milestones: the chat keeps
+// its open/closed writes in time order (History, a domain.Timeline), and each
+// run of opens or of closes is announced exactly once, whatever the arrival
+// order — what in-order processing announces (a start or a close each time
+// the chat's state changes). A late incoming_chat for a chat already closed
+// still announces support.chat_started, with its own time, late=true and the
+// data of its thread. task.completed is stateless (one per card move).
 package relay
 
 import (
@@ -126,6 +134,9 @@ type Chat struct {
 	UpdatedAt       time.Time         `json:"updated_at"`
 	LastEventID     string            `json:"last_event_id"`
 	CustomerVersion domain.Version    `json:"customer_version,omitzero"`
+	// History is the chat's open/closed writes in time order: which
+	// support.chat_started / chat_closed the chat has announced.
+	History domain.Timeline `json:"history,omitzero"`
 }
 
 // Subject names the record in domain events.
@@ -281,9 +292,10 @@ func parseTrello(ev Event) (Event, error) {
 }
 
 // ApplyChat applies a LiveChat event to the chat record (old nil when none).
-// support.chat_started is emitted when the chat's status becomes open,
-// support.chat_closed when it becomes closed (also for a chat first seen
-// closed).
+// In order, support.chat_started is emitted when the chat's status becomes
+// open, support.chat_closed when it becomes closed (also for a chat first
+// seen closed); out of order, the runs a late event reveals (see the package
+// doc).
 func ApplyChat(old *Chat, ev Event) (next Chat, changed bool, emitted []domain.Event, err error) {
 	if old != nil {
 		if old.ChatID != ev.ChatID {
@@ -305,8 +317,15 @@ func ApplyChat(old *Chat, ev Event) (next Chat, changed bool, emitted []domain.E
 	earlier := func(curAt time.Time, curID string) bool {
 		return curID == "" || (domain.Version{At: curAt, EventID: curID}).After(v)
 	}
+	var milestones []domain.Milestone
+	mark := func(value string, rank int) {
+		ins, ms := next.History.Insert(domain.Mark{Version: domain.Version{At: ev.OccurredAt, Rank: rank, EventID: ev.ID}, Value: value, Ref: ev.ThreadID}, chatPhase)
+		changed = changed || ins
+		milestones = ms
+	}
 	switch ev.Type {
 	case TypeIncomingChat:
+		mark(StatusOpen, 1)
 		if earlier(th.OpenedAt, th.OpenEventID) {
 			th.OpenedAt, th.OpenEventID = ev.OccurredAt, ev.ID
 			changed = true
@@ -317,6 +336,7 @@ func ApplyChat(old *Chat, ev Event) (next Chat, changed bool, emitted []domain.E
 			}
 		}
 	case TypeChatDeactivated:
+		mark(StatusClosed, 2)
 		if earlier(th.ClosedAt, th.CloseEventID) {
 			th.ClosedAt, th.CloseEventID = ev.OccurredAt, ev.ID
 			changed = true
@@ -330,20 +350,25 @@ func ApplyChat(old *Chat, ev Event) (next Chat, changed bool, emitted []domain.E
 	}
 	next.Threads[ev.ThreadID] = th
 	finish(&next)
-	before := ""
-	if old != nil {
-		before = old.Status
-	}
-	if next.Status != before {
-		typ := EventChatStarted
-		if next.Status == StatusClosed {
-			typ = EventChatClosed
+	for _, m := range milestones {
+		d := chatData{ChatID: next.ChatID, ThreadID: next.ThreadID, Status: next.Status, Customer: next.Customer, Timestamps: next.Timestamps}
+		if m.Late {
+			t := next.Threads[m.Mark.Ref]
+			d.ThreadID, d.Status, d.Late = m.Mark.Ref, m.Mark.Value, true
+			d.Timestamps = Timestamps{StartedAt: t.OpenedAt, ClosedAt: t.ClosedAt}
 		}
-		emitted = append(emitted, domain.New(typ, next.Subject(), ev.Provider, ev.ID, ev.OccurredAt, chatData{
-			ChatID: next.ChatID, ThreadID: next.ThreadID, Status: next.Status, Customer: next.Customer, Timestamps: next.Timestamps,
-		}))
+		emitted = append(emitted, m.Event(m.Name, next.Subject(), ev.Provider, d))
 	}
 	return next, true, emitted, nil
+}
+
+// chatPhase: a run of opens announces support.chat_started, a run of
+// closes support.chat_closed.
+func chatPhase(status string) (run, milestone string) {
+	if status == StatusClosed {
+		return status, EventChatClosed
+	}
+	return status, EventChatStarted
 }
 
 func finish(c *Chat) {
@@ -376,6 +401,7 @@ type chatData struct {
 	Status     string     `json:"status"`
 	Customer   Customer   `json:"customer"`
 	Timestamps Timestamps `json:"timestamps"`
+	Late       bool       `json:"late,omitempty"` // see domain.Event.Late
 }
 
 // Tasks returns task.completed when ev moved a Trello card from a list that
