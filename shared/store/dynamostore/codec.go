@@ -200,7 +200,7 @@ func encodeRecord(r store.Record, rev int64, updated time.Time, listed, packed b
 		it[AttrOutbox] = &types.AttributeValueMemberB{Value: pack(encodeOutbox(r.Outbox))}
 	}
 	if listed {
-		it[AttrGSI1PK] = &types.AttributeValueMemberS{Value: r.Kind}
+		it[AttrGSI1PK] = &types.AttributeValueMemberS{Value: RecordGSI1PK(r.Kind, r.Key)}
 		it[AttrGSI1SK] = &types.AttributeValueMemberS{Value: store.SortTime(updated) + "#" + r.Key}
 	}
 	if !r.ExpiresAt.IsZero() {

@@ -10,6 +10,20 @@
 // write) only when its kind is listed (ListKinds, ListAll); the
 // notifications log is always indexed. Every Store writing a kind must index
 // it when any Store on the table lists it.
+//
+// gsi1 is sharded: a listed record's gsi1pk is <kind>#<shard>, shard = a
+// hash (FNV-1a, mixed) of its key mod GSI1Shards (8); gsi1sk stays
+// <updated_at>#<key>. A kind written in bursts (failed delivery attempts
+// during a receiver's outage) so spreads over 8 index partitions instead of
+// hitting one partition's limit of about 1000 writes a second (and a
+// throttled index throttles the table's writes). List queries the 8 shards
+// and the unsharded gsi1pk <kind> of items written before sharding,
+// concurrently, and merges them newest first. Notifications (written by the
+// dev server only) stay unsharded.
+//
+// Items are converted by hand and expressions written out
+// (codec.go, noteitem.go): no attributevalue or expression package, whose
+// reflection and package init cost every Lambda's cold start.
 package dynamostore
 
 import (
@@ -20,8 +34,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -113,20 +125,6 @@ func New(client *dynamodb.Client, table string, opts ...Option) *Store {
 // Listable reports whether records of kind are indexed in gsi1.
 func (s *Store) Listable(kind string) bool { return s.listAll || s.listed[kind] }
 
-// noteItem is one of a notification's two items.
-type noteItem struct {
-	PK        string `dynamodbav:"pk"`
-	SK        string `dynamodbav:"sk"`
-	ID        string `dynamodbav:"id"`
-	Type      string `dynamodbav:"type"`
-	Subject   string `dynamodbav:"subject,omitempty"`
-	CreatedAt string `dynamodbav:"created_at"`
-	Event     string `dynamodbav:"event,omitempty"`
-	GSI1PK    string `dynamodbav:"gsi1pk"`
-	GSI1SK    string `dynamodbav:"gsi1sk"`
-	ExpiresAt int64  `dynamodbav:"expires_at,omitempty"`
-}
-
 // RecordPK is the partition key of record (kind, key).
 func RecordPK(kind, key string) string { return kind + "#" + key }
 
@@ -169,17 +167,48 @@ func (it noteItem) notification() (store.Notification, error) {
 	return n, nil
 }
 
-// notExpired is the condition "the item has no expires_at or it lies after now".
-func notExpired(now time.Time) expression.ConditionBuilder {
-	return expression.AttributeNotExists(expression.Name(AttrExpiresAt)).
-		Or(expression.Name(AttrExpiresAt).GreaterThan(expression.Value(now.Unix())))
+// The expressions, written out with their placeholders (#name, :value):
+// the expression builder, and the attributevalue reflection it marshals
+// values with, cost every Lambda's cold start for a handful of constants.
+const (
+	// exprNotExpired: the item has no expires_at or it lies after :now.
+	exprNotExpired = "attribute_not_exists(#exp) OR #exp > :now"
+	// exprAbsent: no live item — none, or an expired one that TTL has not
+	// deleted yet.
+	exprAbsent = "attribute_not_exists(#pk) OR #exp <= :now"
+	// exprAtRev: the live item is at revision :rev.
+	exprAtRev = "#rev = :rev AND (" + exprNotExpired + ")"
+	// exprClearOutbox: the next revision, without the outbox of either layout.
+	exprClearOutbox = "SET #rev = :next REMOVE #o, #outbox"
+	// exprGSI1Key: the key condition of a gsi1 query.
+	exprGSI1Key = "#gsi1pk = :gsi1pk"
+)
+
+// expr is an expression's placeholders: fresh maps per request, which the
+// callers extend.
+type expr struct {
+	names  map[string]string
+	values map[string]types.AttributeValue
 }
 
-// absent is the condition "no live item": none, or an expired one that TTL
-// has not deleted yet.
-func absent(now time.Time) expression.ConditionBuilder {
-	return expression.AttributeNotExists(expression.Name(AttrPK)).
-		Or(expression.Name(AttrExpiresAt).LessThanEqual(expression.Value(now.Unix())))
+// absent is exprAbsent's placeholders.
+func absent(now time.Time) expr {
+	return expr{
+		names:  map[string]string{"#pk": AttrPK, "#exp": AttrExpiresAt},
+		values: map[string]types.AttributeValue{":now": numberAV(now.Unix())},
+	}
+}
+
+// atRev is exprAtRev's placeholders.
+func atRev(rev int64, now time.Time) expr {
+	return expr{
+		names:  map[string]string{"#rev": AttrRev, "#exp": AttrExpiresAt},
+		values: map[string]types.AttributeValue{":rev": numberAV(rev), ":now": numberAV(now.Unix())},
+	}
+}
+
+func numberAV(n int64) types.AttributeValue {
+	return &types.AttributeValueMemberN{Value: strconv.FormatInt(n, 10)}
 }
 
 // fail wraps a backend error with context; transient ones (throttling,
@@ -240,20 +269,16 @@ func (s *Store) Put(ctx context.Context, r store.Record, expectRev int64) (int64
 		updated = now
 	}
 	av := encodeRecord(r, expectRev+1, updated, s.Listable(r.Kind), s.packed[r.Kind])
-	cond := absent(now)
+	cond, e := exprAbsent, absent(now)
 	if expectRev > 0 {
-		cond = expression.Name(AttrRev).Equal(expression.Value(expectRev)).And(notExpired(now))
+		cond, e = exprAtRev, atRev(expectRev, now)
 	}
-	expr, err := expression.NewBuilder().WithCondition(cond).Build()
-	if err != nil {
-		return 0, fmt.Errorf("dynamostore %s: build condition: %w", op, err)
-	}
-	_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{
+	_, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName:                 aws.String(s.table),
 		Item:                      av,
-		ConditionExpression:       expr.Condition(),
-		ExpressionAttributeNames:  expr.Names(),
-		ExpressionAttributeValues: expr.Values(),
+		ConditionExpression:       aws.String(cond),
+		ExpressionAttributeNames:  e.names,
+		ExpressionAttributeValues: e.values,
 	})
 	if isConditionFailed(err) {
 		return 0, fmt.Errorf("dynamostore %s: %w", op, store.ErrConflict)
@@ -271,21 +296,16 @@ func (s *Store) ClearOutbox(ctx context.Context, kind, key string, rev int64) (i
 		return 0, fmt.Errorf("dynamostore clear outbox: %w", err)
 	}
 	op := fmt.Sprintf("clear outbox %s %q at rev %d", kind, key, rev)
-	now := s.now()
-	cond := expression.Name(AttrRev).Equal(expression.Value(rev)).And(notExpired(now))
-	upd := expression.Set(expression.Name(AttrRev), expression.Value(rev+1)).
-		Remove(expression.Name(AttrOutbox)).Remove(expression.Name(legacyOutbox))
-	expr, err := expression.NewBuilder().WithCondition(cond).WithUpdate(upd).Build()
-	if err != nil {
-		return 0, fmt.Errorf("dynamostore %s: build expression: %w", op, err)
-	}
-	_, err = s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+	e := atRev(rev, s.now())
+	e.names["#o"], e.names["#outbox"] = AttrOutbox, legacyOutbox
+	e.values[":next"] = numberAV(rev + 1)
+	_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(s.table),
 		Key:                       keyOf(RecordPK(kind, key), SKState),
-		ConditionExpression:       expr.Condition(),
-		UpdateExpression:          expr.Update(),
-		ExpressionAttributeNames:  expr.Names(),
-		ExpressionAttributeValues: expr.Values(),
+		ConditionExpression:       aws.String(exprAtRev),
+		UpdateExpression:          aws.String(exprClearOutbox),
+		ExpressionAttributeNames:  e.names,
+		ExpressionAttributeValues: e.values,
 	})
 	if isConditionFailed(err) {
 		// Tell "gone" from "written since" (a read only on this path).
@@ -303,21 +323,17 @@ func (s *Store) ClearOutbox(ctx context.Context, kind, key string, rev int64) (i
 // query pages through gsi1 under pk, newest first, skipping expired items,
 // until limit items were decoded by add.
 func (s *Store) query(ctx context.Context, op, pk string, limit int, add func(map[string]types.AttributeValue) error) error {
-	expr, err := expression.NewBuilder().
-		WithKeyCondition(expression.Key(AttrGSI1PK).Equal(expression.Value(pk))).
-		WithFilter(notExpired(s.now())).
-		Build()
-	if err != nil {
-		return fmt.Errorf("dynamostore %s: build expression: %w", op, err)
-	}
 	in := &dynamodb.QueryInput{
-		TableName:                 aws.String(s.table),
-		IndexName:                 aws.String(IndexGSI1),
-		KeyConditionExpression:    expr.KeyCondition(),
-		FilterExpression:          expr.Filter(),
-		ExpressionAttributeNames:  expr.Names(),
-		ExpressionAttributeValues: expr.Values(),
-		ScanIndexForward:          aws.Bool(false),
+		TableName:                aws.String(s.table),
+		IndexName:                aws.String(IndexGSI1),
+		KeyConditionExpression:   aws.String(exprGSI1Key),
+		FilterExpression:         aws.String(exprNotExpired),
+		ExpressionAttributeNames: map[string]string{"#gsi1pk": AttrGSI1PK, "#exp": AttrExpiresAt},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":gsi1pk": &types.AttributeValueMemberS{Value: pk},
+			":now":    numberAV(s.now().Unix()),
+		},
+		ScanIndexForward: aws.Bool(false),
 	}
 	n := 0
 	for {
@@ -342,7 +358,9 @@ func (s *Store) query(ctx context.Context, op, pk string, limit int, add func(ma
 	}
 }
 
-// List implements store.Store: a Query on gsi1 (gsi1pk = kind), descending.
+// List implements store.Store: a Query on gsi1, descending, per gsi1
+// partition key of the kind (every shard, and the unsharded key of items
+// written before sharding: see GSI1Shards), run concurrently and merged.
 // The GSI is eventually consistent in AWS: a record written a moment ago may
 // be missing or show its previous revision. A kind this Store does not index
 // (see ListKinds) is store.ErrNotListable.
@@ -353,19 +371,7 @@ func (s *Store) List(ctx context.Context, kind string, limit int) ([]store.Recor
 	if !s.Listable(kind) {
 		return nil, fmt.Errorf("dynamostore list %s: %w: pass dynamostore.ListKinds(%q) to every dynamostore.New on this table", kind, store.ErrNotListable, kind)
 	}
-	out := []store.Record{}
-	err := s.query(ctx, "list "+kind, kind, store.ClampLimit(limit), func(av map[string]types.AttributeValue) error {
-		r, err := decodeRecord(av)
-		if err != nil {
-			return fmt.Errorf("decode: %w", err)
-		}
-		out = append(out, r)
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
+	return s.listMerged(ctx, "list "+kind, listPKs(kind), store.ClampLimit(limit))
 }
 
 // AppendNotification implements store.Store. A notification is two items
@@ -393,20 +399,13 @@ func (s *Store) AppendNotification(ctx context.Context, n store.Notification) er
 		ExpiresAt: unixOrZero(n.ExpiresAt),
 	}
 	it.GSI1SK = it.CreatedAt + "#" + it.ID
-	av, err := attributevalue.MarshalMap(it)
-	if err != nil {
-		return fmt.Errorf("dynamostore %s: encode: %w", op, err)
-	}
-	expr, err := expression.NewBuilder().WithCondition(absent(now)).Build()
-	if err != nil {
-		return fmt.Errorf("dynamostore %s: build condition: %w", op, err)
-	}
-	_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{
+	e := absent(now)
+	_, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName:                 aws.String(s.table),
-		Item:                      av,
-		ConditionExpression:       expr.Condition(),
-		ExpressionAttributeNames:  expr.Names(),
-		ExpressionAttributeValues: expr.Values(),
+		Item:                      it.item(),
+		ConditionExpression:       aws.String(exprAbsent),
+		ExpressionAttributeNames:  e.names,
+		ExpressionAttributeValues: e.values,
 	})
 	switch {
 	case isConditionFailed(err):
@@ -422,7 +421,7 @@ func (s *Store) AppendNotification(ctx context.Context, n store.Notification) er
 		if got.Item == nil { // expired and deleted in between: retry later
 			return fmt.Errorf("dynamostore %s: %w: vanished during append", op, store.ErrConflict)
 		}
-		if err := attributevalue.UnmarshalMap(got.Item, &it); err != nil {
+		if it, err = decodeNoteItem(got.Item); err != nil {
 			return fmt.Errorf("dynamostore %s: decode: %w", op, err)
 		}
 	case err != nil:
@@ -430,10 +429,7 @@ func (s *Store) AppendNotification(ctx context.Context, n store.Notification) er
 	}
 	it.SK = SKNotificationType
 	it.GSI1PK = gsiNotificationType + it.Type
-	if av, err = attributevalue.MarshalMap(it); err != nil {
-		return fmt.Errorf("dynamostore %s: encode: %w", op, err)
-	}
-	if _, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: av}); err != nil {
+	if _, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: it.item()}); err != nil {
 		return fail(op+": type index", err)
 	}
 	return nil
@@ -450,8 +446,8 @@ func (s *Store) ListNotifications(ctx context.Context, typ string, limit int) ([
 	}
 	out := []store.Notification{}
 	err := s.query(ctx, "list notifications "+strconv.Quote(typ), pk, store.ClampLimit(limit), func(av map[string]types.AttributeValue) error {
-		var it noteItem
-		if err := attributevalue.UnmarshalMap(av, &it); err != nil {
+		it, err := decodeNoteItem(av)
+		if err != nil {
 			return fmt.Errorf("decode: %w", err)
 		}
 		n, err := it.notification()

@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -425,6 +427,285 @@ func TestPackKinds(t *testing.T) {
 			r, err := reader.Get(t.Context(), tc.kind, "k1")
 			if err != nil || string(r.Data) != string(doc) {
 				t.Fatalf("Get = %s, %v", r.Data, err)
+			}
+		})
+	}
+}
+
+// rawItem reads the item of record (kind, key) as stored.
+func rawItem(t *testing.T, client *dynamodb.Client, table, kind, key string) map[string]types.AttributeValue {
+	t.Helper()
+	out, err := client.GetItem(t.Context(), &dynamodb.GetItemInput{
+		TableName: aws.String(table),
+		Key: map[string]types.AttributeValue{
+			dynamostore.AttrPK: &types.AttributeValueMemberS{Value: dynamostore.RecordPK(kind, key)},
+			dynamostore.AttrSK: &types.AttributeValueMemberS{Value: dynamostore.SKState},
+		},
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil || out.Item == nil {
+		t.Fatalf("GetItem %s %q: %v (found %v)", kind, key, err, err == nil && out.Item != nil)
+	}
+	return out.Item
+}
+
+func attrString(it map[string]types.AttributeValue, name string) string {
+	if v, ok := it[name].(*types.AttributeValueMemberS); ok {
+		return v.Value
+	}
+	return ""
+}
+
+func listedKeys(rs []store.Record) string {
+	k := make([]string, len(rs))
+	for i, r := range rs {
+		k[i] = r.Key
+	}
+	return strings.Join(k, ",")
+}
+
+// Records of one listed kind are indexed under several gsi1 partition keys
+// (<kind>#<shard>), not one, and List still returns them all.
+func TestListShardsSpread(t *testing.T) {
+	client, table := dynamotest.Table(t)
+	const kind = "delivery-attempt"
+	s := dynamostore.New(client, table, dynamostore.ListKinds(kind))
+	t0 := time.Date(2026, 11, 29, 20, 0, 0, 0, time.UTC)
+	const n = 24
+	for i := range n {
+		r := store.Record{Kind: kind, Key: fmt.Sprintf("msg_%02d#001", i), Data: json.RawMessage(`{}`), UpdatedAt: t0.Add(time.Duration(i) * time.Second)}
+		if _, err := s.Put(t.Context(), r, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	perPK := map[string]int{}
+	for i := range n {
+		key := fmt.Sprintf("msg_%02d#001", i)
+		it := rawItem(t, client, table, kind, key)
+		pk, sk := attrString(it, dynamostore.AttrGSI1PK), attrString(it, dynamostore.AttrGSI1SK)
+		if pk != dynamostore.RecordGSI1PK(kind, key) || !strings.HasPrefix(pk, kind+"#") {
+			t.Errorf("%s: gsi1pk %q, want %q", key, pk, dynamostore.RecordGSI1PK(kind, key))
+		}
+		if want := store.SortTime(t0.Add(time.Duration(i)*time.Second)) + "#" + key; sk != want {
+			t.Errorf("%s: gsi1sk %q, want %q (unchanged by sharding)", key, sk, want)
+		}
+		perPK[pk]++
+	}
+	if len(perPK) < 5 {
+		t.Errorf("%d records on %d gsi1 partition keys %v, want them spread over at least 5 of %d", n, len(perPK), perPK, dynamostore.GSI1Shards)
+	}
+	for pk, c := range perPK {
+		if c > n/2 {
+			t.Errorf("gsi1pk %s holds %d of %d records", pk, c, n)
+		}
+	}
+	got, err := s.List(t.Context(), kind, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := make([]string, n)
+	for i := range n {
+		want[i] = fmt.Sprintf("msg_%02d#001", n-1-i)
+	}
+	if listedKeys(got) != strings.Join(want, ",") {
+		t.Errorf("List = %s\nwant   %s", listedKeys(got), strings.Join(want, ","))
+	}
+}
+
+// Items written before sharding (gsi1pk = <kind>, in the first and the
+// compact layout) are still listed, merged in order with sharded ones, and
+// an expired one is skipped; rewriting one moves it to its shard, listed
+// once.
+func TestListMergesUnshardedItems(t *testing.T) {
+	client, table := dynamotest.Table(t)
+	const kind = "endpoint"
+	s := dynamostore.New(client, table, dynamostore.ListKinds(kind))
+	ctx := t.Context()
+	t0 := time.Date(2026, 11, 29, 20, 0, 0, 0, time.UTC)
+	at := func(sec int) time.Time { return t0.Add(time.Duration(sec) * time.Second) }
+	for _, w := range []struct {
+		key string
+		sec int
+	}{{"new_1", 1}, {"new_3", 3}, {"new_5", 5}, {"tie_b", 4}, {"new_9", 9}} {
+		if _, err := s.Put(ctx, store.Record{Kind: kind, Key: w.key, Data: json.RawMessage(`{"id":"` + w.key + `"}`), UpdatedAt: at(w.sec)}, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	str := func(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
+	num := func(v int64) types.AttributeValue { return &types.AttributeValueMemberN{Value: fmt.Sprint(v)} }
+	legacy := []map[string]types.AttributeValue{
+		{ // first layout
+			"pk": str(kind + "#old_2"), "sk": str("state"), "kind": str(kind), "key": str("old_2"), "rev": num(1),
+			"data": str(`{"id":"old_2"}`), "updated_at": str(store.SortTime(at(2))),
+			"gsi1pk": str(kind), "gsi1sk": str(store.SortTime(at(2)) + "#old_2"),
+		},
+		{ // compact layout, unsharded
+			"pk": str(kind + "#old_6"), "sk": str("state"), "rev": num(3), "data": str(`{"id":"old_6"}`), "t": num(at(6).UnixNano()),
+			"gsi1pk": str(kind), "gsi1sk": str(store.SortTime(at(6)) + "#old_6"),
+		},
+		{ // same time as tie_b: key descending puts tie_b first
+			"pk": str(kind + "#tie_a"), "sk": str("state"), "rev": num(1), "data": str(`{"id":"tie_a"}`), "t": num(at(4).UnixNano()),
+			"gsi1pk": str(kind), "gsi1sk": str(store.SortTime(at(4)) + "#tie_a"),
+		},
+		{ // expired, not yet deleted by TTL
+			"pk": str(kind + "#old_8"), "sk": str("state"), "rev": num(1), "data": str(`{}`), "t": num(at(8).UnixNano()),
+			"gsi1pk": str(kind), "gsi1sk": str(store.SortTime(at(8)) + "#old_8"), "expires_at": num(time.Now().Add(-time.Hour).Unix()),
+		},
+	}
+	for _, it := range legacy {
+		if _, err := client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(table), Item: it}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		limit int
+		want  string
+	}{
+		{0, "new_9,old_6,new_5,tie_b,tie_a,new_3,old_2,new_1"},
+		{1, "new_9"},
+		{2, "new_9,old_6"},
+		{5, "new_9,old_6,new_5,tie_b,tie_a"},
+		{8, "new_9,old_6,new_5,tie_b,tie_a,new_3,old_2,new_1"},
+	} {
+		t.Run(fmt.Sprint("limit ", tc.limit), func(t *testing.T) {
+			got, err := s.List(ctx, kind, tc.limit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if listedKeys(got) != tc.want {
+				t.Errorf("List(%d) = %s, want %s", tc.limit, listedKeys(got), tc.want)
+			}
+		})
+	}
+	t.Run("rewritten: moves to its shard, listed once", func(t *testing.T) {
+		if _, err := s.Put(ctx, store.Record{Kind: kind, Key: "old_2", Data: json.RawMessage(`{"id":"old_2","v":2}`), UpdatedAt: at(10)}, 1); err != nil {
+			t.Fatal(err)
+		}
+		if pk := attrString(rawItem(t, client, table, kind, "old_2"), dynamostore.AttrGSI1PK); pk != dynamostore.RecordGSI1PK(kind, "old_2") {
+			t.Errorf("gsi1pk after the rewrite = %q, want %q", pk, dynamostore.RecordGSI1PK(kind, "old_2"))
+		}
+		got, err := s.List(ctx, kind, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := "old_2,new_9,old_6,new_5,tie_b,tie_a,new_3,new_1"; listedKeys(got) != want {
+			t.Errorf("List = %s, want %s", listedKeys(got), want)
+		}
+		if string(got[0].Data) != `{"id":"old_2","v":2}` || got[0].Rev != 2 {
+			t.Errorf("listed old_2 = %s at rev %d", got[0].Data, got[0].Rev)
+		}
+	})
+}
+
+// The limit is honoured exactly across shards: the newest limit records of
+// the kind, newest first (ties by key descending), expired ones skipped,
+// whichever shards they are on.
+func TestListLimitAcrossShards(t *testing.T) {
+	client, table := dynamotest.Table(t)
+	const kind = "delivery-attempt"
+	s := dynamostore.New(client, table, dynamostore.ListKinds(kind))
+	ctx := t.Context()
+	t0 := time.Date(2026, 11, 29, 20, 0, 0, 0, time.UTC)
+	type w struct {
+		key string
+		at  time.Time
+	}
+	var live []w
+	shards := map[string]bool{}
+	for i := range 30 {
+		// Times out of key order, every third pair tied.
+		r := store.Record{Kind: kind, Key: fmt.Sprintf("k%02d", i), Data: json.RawMessage(`{}`),
+			UpdatedAt: t0.Add(time.Duration((i*7)%30/2) * time.Millisecond)}
+		if i%10 == 4 {
+			r.ExpiresAt = time.Now().Add(-time.Minute)
+		} else {
+			live = append(live, w{r.Key, r.UpdatedAt})
+		}
+		shards[dynamostore.RecordGSI1PK(kind, r.Key)] = true
+		if _, err := s.Put(ctx, r, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(shards) < 5 {
+		t.Fatalf("the keys fall on %d shards only", len(shards))
+	}
+	slices.SortFunc(live, func(a, b w) int {
+		if c := b.at.Compare(a.at); c != 0 {
+			return c
+		}
+		return strings.Compare(b.key, a.key)
+	})
+	for _, limit := range []int{1, 2, 7, 13, len(live) - 1, len(live), 100, 0, -1} {
+		t.Run(fmt.Sprint("limit ", limit), func(t *testing.T) {
+			got, err := s.List(ctx, kind, limit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := min(store.ClampLimit(limit), len(live))
+			want := make([]string, n)
+			for i := range n {
+				want[i] = live[i].key
+			}
+			if listedKeys(got) != strings.Join(want, ",") {
+				t.Errorf("List(%d) = %s\nwant      %s", limit, listedKeys(got), strings.Join(want, ","))
+			}
+		})
+	}
+}
+
+// A repeated append indexes by type what is stored, not the new copy: an
+// attribute the first append left out (subject, event) stays out.
+func TestAppendNotificationIndexesStored(t *testing.T) {
+	client, table := dynamotest.Table(t)
+	s := dynamostore.New(client, table)
+	ctx := t.Context()
+	at := time.Date(2026, 11, 29, 20, 0, 0, 0, time.UTC)
+	if err := s.AppendNotification(ctx, store.Notification{ID: "n1", Type: "lead.created", CreatedAt: at}); err != nil {
+		t.Fatal(err)
+	}
+	again := store.Notification{ID: "n1", Type: "lead.created", Subject: "lead:x", Event: json.RawMessage(`{"a":1}`), CreatedAt: at.Add(time.Hour)}
+	if err := s.AppendNotification(ctx, again); err != nil {
+		t.Fatal(err)
+	}
+	for _, typ := range []string{"", "lead.created"} {
+		ns, err := s.ListNotifications(ctx, typ, 0)
+		if err != nil || len(ns) != 1 {
+			t.Fatalf("ListNotifications(%q) = %+v, %v", typ, ns, err)
+		}
+		if n := ns[0]; n.Subject != "" || n.Event != nil || !n.CreatedAt.Equal(at) {
+			t.Errorf("ListNotifications(%q) = %+v, want the first append's", typ, n)
+		}
+	}
+}
+
+// List queries its shards concurrently and fails with the backend's error,
+// classified as a single query's is, not with the cancellation of the
+// other queries it leads to.
+func TestListErrorClassification(t *testing.T) {
+	for _, tc := range []struct {
+		status    int
+		errType   string
+		transient bool
+	}{
+		{400, "ThrottlingException", true},
+		{400, "ValidationException", false},
+		{400, "ResourceNotFoundException", false},
+	} {
+		t.Run(tc.errType, func(t *testing.T) {
+			client, calls := fakeDynamo(t, tc.status, tc.errType)
+			s := dynamostore.New(client, "t", dynamostore.ListKinds("endpoint"))
+			_, err := s.List(t.Context(), "endpoint", 10)
+			if err == nil || !strings.Contains(err.Error(), tc.errType) {
+				t.Fatalf("List = %v, want the %s", err, tc.errType)
+			}
+			if got := store.IsTransient(err); got != tc.transient {
+				t.Errorf("IsTransient(%v) = %v, want %v", err, got, tc.transient)
+			}
+			if errors.Is(err, context.Canceled) {
+				t.Errorf("%v is a cancellation", err)
+			}
+			if n := calls.Load(); n < 1 || n > dynamostore.GSI1Shards+1 {
+				t.Errorf("%d queries, want 1..%d", n, dynamostore.GSI1Shards+1)
 			}
 		})
 	}

@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -38,6 +39,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"OutboxPersistedWithStateAndCleared", testOutbox},
 		{"OutboxCarriedForwardByNewerWriter", testOutboxCarriedForward},
 		{"ListNewestFirstWithLimit", testList},
+		{"ListManyRecordsWithLimit", testListMany},
 		{"Notifications", testNotifications},
 		{"LargeDocument", testLargeDocument},
 		{"Invalid", testInvalid},
@@ -441,6 +443,49 @@ func testList(t *testing.T, s store.Store) {
 	want := d
 	want.Rev = rev
 	sameRecord(t, got[0], want) // listed records are complete
+}
+
+// testListMany lists more records than one index partition of an adapter
+// may hold (dynamostore spreads a kind over several gsi1 keys): every limit
+// gives exactly the newest records, ties broken by key descending, expired
+// ones skipped, records of other kinds never mixed in.
+func testListMany(t *testing.T, s store.Store) {
+	type write struct {
+		key string
+		at  time.Time
+	}
+	var live []write
+	for i := range 40 {
+		// Times out of key order; pairs of equal times.
+		r := rec("lead", fmt.Sprintf("lead_%02d@example.com", i), `{}`, base.Add(time.Duration((i*17)%40/2)*time.Second))
+		if i%8 == 3 {
+			r.ExpiresAt = time.Now().Add(-time.Minute).Truncate(time.Second)
+		} else {
+			live = append(live, write{r.Key, r.UpdatedAt})
+		}
+		mustPut(t, s, r, 0)
+		mustPut(t, s, rec("chat", r.Key, `{}`, base.Add(time.Hour)), 0)
+	}
+	sort.Slice(live, func(i, j int) bool {
+		if !live[i].at.Equal(live[j].at) {
+			return live[i].at.After(live[j].at)
+		}
+		return live[i].key > live[j].key
+	})
+	for _, limit := range []int{1, 3, 16, len(live) - 1, len(live), 0} {
+		got, err := s.List(t.Context(), "lead", limit)
+		if err != nil {
+			t.Fatalf("List(lead, %d): %v", limit, err)
+		}
+		n := min(store.ClampLimit(limit), len(live))
+		want := make([]string, n)
+		for i := range n {
+			want[i] = live[i].key
+		}
+		if keysOf(got) != strings.Join(want, ",") {
+			t.Errorf("List(lead, %d) = %s\nwant %s", limit, keysOf(got), strings.Join(want, ","))
+		}
+	}
 }
 
 func testNotifications(t *testing.T, s store.Store) {
