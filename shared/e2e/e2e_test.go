@@ -357,9 +357,23 @@ func TestPipelineEndToEnd(t *testing.T) {
 		t.Errorf("slack sink: %d messages after the retries, %d before", n, slackCount)
 	}
 
+	// Round 3: late webhooks (late_test.go): the Stripe and LiveChat story
+	// again for a second customer, shuffled, each webhook through the
+	// pipeline before the next: the records end as in order, every
+	// payment, subscription and chat announces what it announced in order
+	// (by type), the late milestones say so, and everything is delivered
+	// exactly once.
+	t0 = time.Now()
+	late := p.runLate(t, lateRound{sqs: sqsClient, blobs: blobs, records: after, round1: expected,
+		httpSink: httpSink, httpEP: httpEP, slackSink: slackSink}, samples)
+	all := append(slices.Clone(expected), late.expected...)
+	checkHTTP(t, httpSink, httpEP, all)
+	checkSlack(t, slackSink, slackEP, all)
+	lap(fmt.Sprintf("round 3 (%d webhooks shuffled, each through the pipeline)", late.webhooks), t0)
+
 	lap("total", began)
-	t.Logf("%d samples, %d events, %d notifications, %d http + %d slack deliveries, %d batch item retries; timings: %s",
-		len(samples), len(sent.order), len(expected), httpCount, slackCount, p.retries, strings.Join(timings, ", "))
+	t.Logf("%d samples, %d events, %d notifications, %d http + %d slack deliveries, %d batch item retries; %s; timings: %s",
+		len(samples), len(sent.order), len(expected), httpCount, slackCount, p.retries, late, strings.Join(timings, ", "))
 	var inits []string
 	for _, name := range slices.Sorted(maps.Keys(fns)) {
 		d, err := fns[name].InitDuration()

@@ -475,6 +475,9 @@ func TestPipelineEndToEndWithFaults(t *testing.T) {
 			t.Logf("notified because the faults reordered events: %s %s (%s)", ev.Type, ev.Subject, ev.SourceEventID)
 		}
 	}
+	// Whatever the faults reordered or repeated, each payment, subscription
+	// and chat announced, by type, what the story in order announces.
+	sameMilestones(t, "the notifications as handled against the story in order", milestonesBySubject(expected), milestonesBySubject(inOrder.out.all()))
 	checkHTTP(t, httpSink, httpEP, expected)
 	checkSlack(t, slackSink, slackEP, expected)
 	httpCount, slackCount := len(httpSink.receipts()), len(slackSink.receipts())

@@ -3,7 +3,10 @@
 // webhook had exactly one effect: the records equal the state the pure
 // processors compute from the same events, every subscribed endpoint got
 // exactly one successful delivery per event, and nothing is left in the
-// dead-letter queues. It also measures the acknowledgement rate and latency
+// dead-letter queues. One payment in four gets its refund before its
+// success, so late milestones (payment.succeeded with "late": true) are
+// announced under load: payment events are checked per payment by type
+// against the pure core's events in event order. It also measures the acknowledgement rate and latency
 // against a bare net/http server on the same machine in the same run.
 //
 // Run it as a test (see load_test.go):
@@ -22,10 +25,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -139,6 +144,11 @@ type Report struct {
 	// under another id (a send that landed but was answered 503).
 	OrphanEvents    int
 	UnexpectedSinks int
+	// RefundFirst counts the payments whose webhooks were sent out of their
+	// event order (a refund before the success it follows); Late the
+	// deliveries that said "late": true (a milestone announced after newer
+	// events of its payment).
+	RefundFirst, Late int
 }
 
 // SinkReport is one endpoint's outcome.
@@ -451,30 +461,49 @@ func runBare(ctx context.Context, client *http.Client, hooks []Webhook, cfg Conf
 
 // expectations of a run.
 type expectations struct {
+	// deliveries are the expected delivery ids per sink: the raw forwards,
+	// whose ids are fixed by their events.
 	deliveries map[*Sink]map[string]bool
-	records    []Expectation
+	// milestones are the expected domain events per sink, by subject and
+	// type: their number is fixed, their ids depend on the arrival order
+	// (the second part of a run split by a late event has an id of its own).
+	milestones map[*Sink]map[string]map[string]int
+	// inverted are the subjects whose webhooks were sent out of their event
+	// order: the only ones that may announce late.
+	inverted map[string]bool
+	records  []Expectation
+}
+
+// expected is how many deliveries s expects.
+func (e expectations) expected(s *Sink) (ids, milestones int) {
+	for _, types := range e.milestones[s] {
+		for _, n := range types {
+			milestones += n
+		}
+	}
+	return len(e.deliveries[s]), milestones
 }
 
 // expect computes what the accepted webhooks must produce: one delivery
-// per (notification, subscribed endpoint) — the raw forward of every event,
-// and the domain events the pure payments core emits for each intent — and
-// the records.
+// per (notification, subscribed endpoint) — the raw forward of every event
+// by id, and per payment by type the domain events the pure payments core
+// announces for its events applied in their event order (the property of
+// shared/payments: any arrival order announces the same types, each once)
+// — and the records.
 func expect(hooks []Webhook, results []result, sinks []*Sink) (expectations, error) {
-	exp := expectations{deliveries: map[*Sink]map[string]bool{}}
+	exp := expectations{deliveries: map[*Sink]map[string]bool{}, milestones: map[*Sink]map[string]map[string]int{}, inverted: map[string]bool{}}
 	for _, s := range sinks {
 		exp.deliveries[s] = map[string]bool{}
+		exp.milestones[s] = map[string]map[string]int{}
 	}
-	addNotification := func(id, typ string) {
+	subscribed := func(typ string, each func(*Sink)) {
 		for _, s := range sinks {
-			for _, p := range s.Patterns {
-				if notify.MatchPattern(p, typ) {
-					exp.deliveries[s][notify.DeliveryID(id, s.endpointID)] = true
-					break
-				}
+			if slices.ContainsFunc(s.Patterns, func(p string) bool { return notify.MatchPattern(p, typ) }) {
+				each(s)
 			}
 		}
 	}
-	pays := map[string]*payments.Payment{}
+	intents := map[string][]payments.Event{} // in send order
 	var payOrder []string
 	for i := range hooks {
 		h := &hooks[i]
@@ -486,7 +515,7 @@ func expect(hooks []Webhook, results []result, sinks []*Sink) (expectations, err
 		}
 		for _, ev := range h.Events {
 			typ := domain.RawType(h.Sample.Provider, ev.Type)
-			addNotification(domain.EventID(ev.ID, typ), typ)
+			subscribed(typ, func(s *Sink) { exp.deliveries[s][notify.DeliveryID(domain.EventID(ev.ID, typ), s.endpointID)] = true })
 		}
 		exp.records = append(exp.records, h.Expected...)
 		if h.Sample.Provider != "stripe" {
@@ -499,25 +528,41 @@ func expect(hooks []Webhook, results []result, sinks []*Sink) (expectations, err
 		if pev.PaymentIntent == "" {
 			continue
 		}
-		old, seen := pays[pev.PaymentIntent]
-		if !seen {
+		if _, seen := intents[pev.PaymentIntent]; !seen {
 			payOrder = append(payOrder, pev.PaymentIntent)
 		}
-		r, err := payments.Process(pev, old, nil)
-		if err != nil {
-			return exp, fmt.Errorf("webhook %d: %w", h.Seq, err)
-		}
-		for _, de := range r.Emitted {
-			if !strings.HasPrefix(de.Type, "stripe.") {
-				addNotification(de.ID, de.Type)
-			}
-		}
-		if r.Payment != nil {
-			pays[pev.PaymentIntent] = r.Payment
-		}
+		intents[pev.PaymentIntent] = append(intents[pev.PaymentIntent], pev)
 	}
 	for _, id := range payOrder {
-		p := pays[id]
+		evs := intents[id]
+		// In event order (stable: Stripe's seconds tie within a pair, sent
+		// in their order).
+		inOrder := slices.Clone(evs)
+		sort.SliceStable(inOrder, func(i, j int) bool { return inOrder[i].Created.Before(inOrder[j].Created) })
+		var p *payments.Payment
+		for k, ev := range inOrder {
+			if ev.ID != evs[k].ID {
+				exp.inverted[payments.Payment{ID: id}.Subject()] = true
+			}
+			r, err := payments.Process(ev, p, nil)
+			if err != nil {
+				return exp, fmt.Errorf("payment %s: %w", id, err)
+			}
+			for _, de := range r.Emitted {
+				if de.IsRaw() {
+					continue
+				}
+				subscribed(de.Type, func(s *Sink) {
+					if exp.milestones[s][de.Subject] == nil {
+						exp.milestones[s][de.Subject] = map[string]int{}
+					}
+					exp.milestones[s][de.Subject][de.Type]++
+				})
+			}
+			if r.Payment != nil {
+				p = r.Payment
+			}
+		}
 		if p == nil {
 			continue
 		}
@@ -536,7 +581,8 @@ func drain(ctx context.Context, client *http.Client, base string, sinks []*Sink,
 	for time.Now().Before(deadline) && ctx.Err() == nil {
 		missing := 0
 		for _, s := range sinks {
-			missing += s.missing(exp.deliveries[s])
+			_, extra := exp.expected(s)
+			missing += s.missing(exp.deliveries[s], extra)
 		}
 		pending := 0
 		for _, st := range []string{"queued", "failed"} {
@@ -569,32 +615,7 @@ func drain(ctx context.Context, client *http.Client, base string, sinks []*Sink,
 
 // check verifies the invariants after the drain.
 func check(ctx context.Context, client *http.Client, base string, sinks []*Sink, exp expectations, rep *Report) {
-	for _, s := range sinks {
-		st := s.Stats()
-		sr := SinkReport{Name: s.Name, Patterns: s.Patterns, Expected: len(exp.deliveries[s]),
-			Calls: st.Calls, Failed: st.Failed, BadSignature: st.BadSignature}
-		for id, n := range st.Delivered {
-			if !exp.deliveries[s][id] {
-				sr.Unexpected++
-				rep.violate("sink %s: unexpected delivery %s (×%d)", s.Name, id, n)
-				continue
-			}
-			sr.Delivered++
-			if n > 1 {
-				sr.Duplicates += n - 1
-				rep.violate("sink %s: delivery %s succeeded %d times", s.Name, id, n)
-			}
-		}
-		if sr.Delivered != sr.Expected {
-			rep.violate("sink %s: %d of %d expected deliveries arrived", s.Name, sr.Delivered, sr.Expected)
-		}
-		if sr.BadSignature > 0 {
-			rep.violate("sink %s: %d requests with a bad signature", s.Name, sr.BadSignature)
-		}
-		rep.SinkDuplicates += sr.Duplicates
-		rep.UnexpectedSinks += sr.Unexpected
-		rep.Sinks = append(rep.Sinks, sr)
-	}
+	checkSinks(sinks, exp, rep)
 
 	// Records: every expected one, field by field.
 	jobs := make(chan Expectation)
@@ -693,6 +714,73 @@ func check(ctx context.Context, client *http.Client, base string, sinks []*Sink,
 		}
 		rep.Notifications = len(notes)
 	}
+}
+
+// checkSinks checks every sink's deliveries: each expected one arrived
+// exactly once, signed; raw forwards by id; domain events per subject by
+// type (a payment announces what it announces in event order), late only
+// for a payment whose webhooks were sent out of order.
+func checkSinks(sinks []*Sink, exp expectations, rep *Report) {
+	rep.RefundFirst = len(exp.inverted)
+	for _, s := range sinks {
+		st := s.Stats()
+		ids, milestones := exp.expected(s)
+		sr := SinkReport{Name: s.Name, Patterns: s.Patterns, Expected: ids + milestones,
+			Calls: st.Calls, Failed: st.Failed, BadSignature: st.BadSignature}
+		announced := map[string]map[string]int{} // the milestones delivered, by subject and type
+		for id, n := range st.Delivered {
+			rcv := st.Received[id]
+			switch subject, milestone := milestoneSubject(rcv); {
+			case exp.deliveries[s][id]:
+			case milestone && exp.milestones[s][subject] != nil:
+				if announced[subject] == nil {
+					announced[subject] = map[string]int{}
+				}
+				announced[subject][rcv.Type]++
+				if rcv.Late {
+					rep.Late++
+					if !exp.inverted[subject] {
+						rep.violate("sink %s: %s of %s delivered late, its webhooks were sent in order", s.Name, rcv.Type, subject)
+					}
+				}
+			default:
+				sr.Unexpected++
+				rep.violate("sink %s: unexpected delivery %s %s (×%d)", s.Name, id, rcv.Type, n)
+				continue
+			}
+			sr.Delivered++
+			if n > 1 {
+				sr.Duplicates += n - 1
+				rep.violate("sink %s: delivery %s succeeded %d times", s.Name, id, n)
+			}
+		}
+		// Every payment announced, by type, what it announces in order.
+		for _, subject := range slices.Sorted(maps.Keys(exp.milestones[s])) {
+			if want := exp.milestones[s][subject]; !maps.Equal(announced[subject], want) {
+				rep.violate("sink %s: %s announced %v, in event order %v", s.Name, subject, announced[subject], want)
+			}
+		}
+		if sr.Delivered != sr.Expected {
+			rep.violate("sink %s: %d of %d expected deliveries arrived", s.Name, sr.Delivered, sr.Expected)
+		}
+		if sr.BadSignature > 0 {
+			rep.violate("sink %s: %d requests with a bad signature", s.Name, sr.BadSignature)
+		}
+		rep.SinkDuplicates += sr.Duplicates
+		rep.UnexpectedSinks += sr.Unexpected
+		rep.Sinks = append(rep.Sinks, sr)
+	}
+}
+
+// milestoneSubject is the record a delivered domain event concerns
+// ("payment:" + data.id for payment.*), milestone false for a raw forward
+// ("<provider>.<type>") or an event without data.id.
+func milestoneSubject(r Received) (subject string, milestone bool) {
+	kind, _, ok := strings.Cut(r.Type, ".")
+	if !ok || r.ID == "" || slices.Contains(signature.Providers, kind) {
+		return "", false
+	}
+	return kind + ":" + r.ID, true
 }
 
 // escapePath escapes each segment of an API path (emails, "sku:" keys).

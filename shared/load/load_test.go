@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tidwall/gjson"
+
 	"github.com/hookstack/hookstack/events"
 	"github.com/hookstack/hookstack/shared/sample"
 )
@@ -58,6 +60,10 @@ func TestLoad(t *testing.T) {
 	}
 	if rep.Dev.Accepted != rep.Config.N {
 		t.Errorf("accepted %d of %d", rep.Dev.Accepted, rep.Config.N)
+	}
+	// Under load, successes sent after their refund were announced late.
+	if rep.RefundFirst > 0 && rep.Late == 0 {
+		t.Errorf("%d payments got their refund before their success, and no late announcement was delivered", rep.RefundFirst)
 	}
 	for _, v := range rep.Violations {
 		t.Error(v)
@@ -111,6 +117,74 @@ func TestPlanMix(t *testing.T) {
 	}
 	if len(paths) < 50 {
 		t.Fatalf("only %d record expectations", len(paths))
+	}
+}
+
+// TestPlanRefundFirst: one intent in four has its full refund sent first
+// and its success, a minute older in event time, some RefundFirstDelay
+// payment webhooks later; the plan keeps the mix and every webhook.
+func TestPlanRefundFirst(t *testing.T) {
+	p, err := NewPlanner(events.FS, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hooks, err := p.Plan(500)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type seen struct {
+		refund, success  int // position among the payment webhooks (-1: none)
+		refundAt, succAt int64
+	}
+	intents := map[string]*seen{}
+	var order []string
+	n := 0
+	for _, h := range hooks {
+		if h.Family != FamilyPayments {
+			continue
+		}
+		pi := gjson.GetBytes(h.Sample.Body, "data.object.id").String()
+		if h.Sample.Type == "charge.refunded" {
+			pi = gjson.GetBytes(h.Sample.Body, "data.object.payment_intent").String()
+		}
+		s := intents[pi]
+		if s == nil {
+			s = &seen{refund: -1, success: -1}
+			intents[pi] = s
+			order = append(order, pi)
+		}
+		switch h.Sample.Type {
+		case "charge.refunded":
+			s.refund, s.refundAt = n, gjson.GetBytes(h.Sample.Body, "created").Int()
+		case "payment_intent.succeeded":
+			s.success, s.succAt = n, gjson.GetBytes(h.Sample.Body, "created").Int()
+		}
+		n++
+	}
+	if n != 200 {
+		t.Fatalf("%d payment webhooks of 500, want 200", n)
+	}
+	first := 0
+	for _, pi := range order {
+		s := intents[pi]
+		if s.success < 0 {
+			t.Fatalf("%s: no success planned", pi)
+		}
+		if s.refund < 0 {
+			continue
+		}
+		first++
+		// Held back RefundFirstDelay places (other held webhooks move past
+		// it or land before it), or to the end of the plan.
+		if gap := s.success - s.refund; gap < RefundFirstDelay/2 && s.success < n-RefundFirstDelay {
+			t.Errorf("%s: refund sent at %d, success at %d: want the success some %d payment webhooks later", pi, s.refund, s.success, RefundFirstDelay)
+		}
+		if s.refundAt-s.succAt != 60 {
+			t.Errorf("%s: refund created %d, success %d: want the success a minute older", pi, s.refundAt, s.succAt)
+		}
+	}
+	if first < len(order)/5 {
+		t.Fatalf("%d of %d intents refund first, want one in four", first, len(order))
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"math/rand/v2"
+	"sort"
 	"strconv"
 	"time"
 
@@ -49,6 +50,9 @@ type Webhook struct {
 	// request at its first send (the signer may edit the body).
 	Events   []envelope.Event
 	Expected []Expectation // record checks this webhook contributes to
+	// Delay holds the webhook back: it is sent Delay webhooks of its
+	// family later than planned (a refund-first intent's success).
+	Delay int
 }
 
 // Expectation is one record the webhook touches, as the dev API serves it.
@@ -67,7 +71,7 @@ type Planner struct {
 
 // sampleNames are the samples the mix uses.
 var sampleNames = [][2]string{
-	{"stripe", "payment_intent.processing"}, {"stripe", "payment_intent.succeeded"},
+	{"stripe", "payment_intent.processing"}, {"stripe", "payment_intent.succeeded"}, {"stripe", "charge.refunded"},
 	{"shopify", "inventory_levels/update"}, {"standard", "inventory.adjusted"},
 	{"standard", "lead.created"}, {"hubspot", "contact.creation"}, {"salesforce", "lead"},
 	{"livechat", "incoming_chat"}, {"trello", "updateCard"}, {"github", "push"},
@@ -109,8 +113,11 @@ func edit(s sample.Sample, pairs ...string) (sample.Sample, error) {
 
 // Plan returns n webhooks in send order: the 40/25/20/15 mix, each a
 // distinct event with its own record keys. Payments come as pairs on one
-// PaymentIntent (processing, then succeeded) for every other intent, so
-// records see concurrent, possibly reordered events.
+// PaymentIntent for every other intent, so records see concurrent, possibly
+// reordered events: processing then succeeded, or (one intent in four) a
+// full refund sent first and the success, a minute older, sent
+// RefundFirstDelay payment webhooks later, so that the success arrives late
+// and is announced late.
 func (p *Planner) Plan(n int) ([]Webhook, error) {
 	// The family of each position, then each family's webhooks in order.
 	slots := make([]string, n)
@@ -140,6 +147,9 @@ func (p *Planner) Plan(n int) ([]Webhook, error) {
 			lists[fam] = append(lists[fam], list...)
 		}
 	}
+	for fam, list := range lists {
+		lists[fam] = held(list[:want[fam]])
+	}
 	out := make([]Webhook, 0, n)
 	next := map[string]int{}
 	for _, fam := range slots {
@@ -151,24 +161,71 @@ func (p *Planner) Plan(n int) ([]Webhook, error) {
 	return out, nil
 }
 
+// held moves each webhook with a Delay that many places later (at most to
+// the end), the others keeping their order.
+func held(list []Webhook) []Webhook {
+	type slot struct {
+		at float64
+		w  Webhook
+	}
+	slots := make([]slot, len(list))
+	for i, w := range list {
+		slots[i] = slot{float64(i), w}
+		if w.Delay > 0 {
+			slots[i].at += float64(w.Delay) + 0.5
+		}
+	}
+	sort.SliceStable(slots, func(i, j int) bool { return slots[i].at < slots[j].at })
+	out := make([]Webhook, len(list))
+	for i, s := range slots {
+		out[i] = s.w
+	}
+	return out
+}
+
 func (p *Planner) fresh(name string, pairs ...string) (Webhook, error) {
+	return p.freshAt(name, p.now(), pairs...)
+}
+
+// freshAt is fresh with the event time at.
+func (p *Planner) freshAt(name string, at time.Time, pairs ...string) (Webhook, error) {
 	s, err := edit(p.samples[name].Clone(), pairs...)
 	if err != nil {
 		return Webhook{}, err
 	}
-	s, err = sample.Refresh(s, p.now(), p.seedSrc)
+	s, err = sample.Refresh(s, at, p.seedSrc)
 	if err != nil {
 		return Webhook{}, err
 	}
 	return Webhook{Sample: s}, nil
 }
 
-// payment plans intent k: a pair (processing, succeeded) when k is even and
-// room remains, else a single succeeded.
+// RefundFirstDelay is how many payment webhooks (some 2.5 times as many in
+// all) after its refund a refund-first intent's success is sent.
+const RefundFirstDelay = 20
+
+// payment plans intent k. When k is even and room remains, a pair: for
+// k%4 == 0 processing then succeeded (same event second); for k%4 == 2 the
+// full refund (charge.refunded) first, and the success, whose event time is
+// a minute earlier, held back RefundFirstDelay payment webhooks. Else a
+// single succeeded.
 func (p *Planner) payment(k, room int) ([]Webhook, error) {
 	pi := fmt.Sprintf("pi_load%017d", k)
 	cus := fmt.Sprintf("cus_load%08d", k)
 	ids := []string{"pi_3RZx5a2eZvKYlo2C0m8kQpLd", pi, "cus_RZx4qT8mWk2LhN", cus}
+	if k%4 == 2 && room >= 2 {
+		now := p.now()
+		refund, err := p.freshAt("stripe/charge.refunded", now, ids...)
+		if err != nil {
+			return nil, err
+		}
+		success, err := p.freshAt("stripe/payment_intent.succeeded", now.Add(-time.Minute), ids...)
+		if err != nil {
+			return nil, err
+		}
+		success.Delay = RefundFirstDelay
+		return []Webhook{refund, success}, nil
+	}
 	names := []string{"stripe/payment_intent.succeeded"}
 	if k%2 == 0 && room >= 2 {
 		names = []string{"stripe/payment_intent.processing", "stripe/payment_intent.succeeded"}

@@ -40,6 +40,8 @@ func (r *Report) Markdown(command string) string {
 	for _, s := range r.Sinks {
 		fmt.Fprintf(&b, "| %s | `%s` | %d | %d | %d | %d | %d (%d) |\n", s.Name, strings.Join(s.Patterns, " "), s.Expected, s.Delivered, s.Duplicates, s.Unexpected, s.Calls, s.Failed)
 	}
+	fmt.Fprintf(&b, "\nOut of order: %d payments had their full refund sent before their success (a minute older, sent some %d payment webhooks later); %d late announcements delivered (`\"late\": true`). Payment deliveries are checked per payment by type against the pure core's events applied in event order (a late event can change the ids), the others by id.\n",
+		r.RefundFirst, RefundFirstDelay, r.Late)
 	fmt.Fprintf(&b, "\nRecords checked against the pure processors' state: %d. Notifications listed (newest 1000): %d, no id twice. Event log: %d requests rejected with 503 (retried by their provider), %d entries without a provider among the newest 1000.\n",
 		r.RecordsChecked, r.Notifications, r.Rejected503, r.OrphanEvents)
 	if len(r.FaultLog) > 0 {

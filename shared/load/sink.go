@@ -2,10 +2,13 @@ package load
 
 import (
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/tidwall/gjson"
 
 	"github.com/hookstack/hookstack/shared/signature"
 )
@@ -25,7 +28,8 @@ type Sink struct {
 	calls      int
 	failed     int // answered 5xx on purpose
 	badSig     int
-	ok         map[string]int // webhook-id → successful deliveries
+	ok         map[string]int      // webhook-id → successful deliveries
+	got        map[string]Received // webhook-id → the first successful one
 	srv        *http.Server
 	url        string
 }
@@ -38,7 +42,7 @@ func (s *Sink) Start() error {
 	if err != nil {
 		return err
 	}
-	s.ok = map[string]int{}
+	s.ok, s.got = map[string]int{}, map[string]Received{}
 	s.url = "http://" + ln.Addr().String() + "/hooks/" + s.Name
 	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = s.srv.Serve(ln) }()
@@ -90,14 +94,26 @@ func (s *Sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	id := r.Header.Get("Webhook-Id")
 	s.mu.Lock()
 	s.ok[id]++
+	if _, ok := s.got[id]; !ok {
+		s.got[id] = Received{Type: gjson.GetBytes(body, "type").String(), ID: gjson.GetBytes(body, "data.id").String(),
+			Late: gjson.GetBytes(body, "data.late").Bool()}
+	}
 	s.mu.Unlock()
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// Received is what a delivery said: its payload's type, data.id (a
+// payment's id for payment.*) and data.late.
+type Received struct {
+	Type, ID string
+	Late     bool
 }
 
 // SinkStats is a snapshot of a sink.
 type SinkStats struct {
 	Calls, Failed, BadSignature int
 	Delivered                   map[string]int
+	Received                    map[string]Received // by webhook-id
 }
 
 // Stats returns a snapshot.
@@ -108,18 +124,25 @@ func (s *Sink) Stats() SinkStats {
 	for k, v := range s.ok {
 		d[k] = v
 	}
-	return SinkStats{Calls: s.calls, Failed: s.failed, BadSignature: s.badSig, Delivered: d}
+	return SinkStats{Calls: s.calls, Failed: s.failed, BadSignature: s.badSig, Delivered: d, Received: maps.Clone(s.got)}
 }
 
-// missing counts the expected ids not delivered yet.
-func (s *Sink) missing(expected map[string]bool) int {
+// missing counts the expected deliveries not arrived yet: the ids in
+// expected, and extra more whose ids are not known in advance (delivered
+// under ids not in expected).
+func (s *Sink) missing(expected map[string]bool, extra int) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	n := 0
+	n, others := 0, 0
 	for id := range expected {
 		if s.ok[id] == 0 {
 			n++
 		}
 	}
-	return n
+	for id := range s.ok {
+		if !expected[id] {
+			others++
+		}
+	}
+	return n + max(0, extra-others)
 }

@@ -69,12 +69,16 @@ type slackCard struct {
 }
 
 func (c slackCard) message(ev domain.Event) SlackMessage {
-	summary := slackEscape(c.summary)
-	m := SlackMessage{Text: truncate(c.emoji+" "+summary, slackSectionMax)}
+	text := truncate(c.emoji+" "+slackEscape(c.summary), slackSectionMax)
+	if ev.Late {
+		// The marker survives the truncation of a long summary.
+		text = truncate(c.emoji+" "+slackEscape(c.summary), slackSectionMax-utf8.RuneCountInString(lateMarker)) + lateMarker
+	}
+	m := SlackMessage{Text: text}
 	m.Blocks = append(m.Blocks,
 		SlackBlock{Type: "header", Text: &SlackText{Type: "plain_text", Text: truncate(c.title, slackHeaderMax), Emoji: true}},
 	)
-	sec := SlackBlock{Type: "section", Text: &SlackText{Type: "mrkdwn", Text: truncate(c.emoji+" "+summary, slackSectionMax)}}
+	sec := SlackBlock{Type: "section", Text: &SlackText{Type: "mrkdwn", Text: text}}
 	for _, f := range c.fields {
 		if f.value == "" || len(sec.Fields) == 10 {
 			continue
@@ -93,6 +97,11 @@ func (c slackCard) message(ev domain.Event) SlackMessage {
 	return m
 }
 
+// lateMarker ends the summary of a late milestone (domain.Event.Late: its
+// webhook arrived after newer ones for the same record, so its time is
+// older than what was already announced).
+const lateMarker = " (late)"
+
 // RenderSlack renders ev as a Slack message. Known types have their own
 // card, built from the Data the processors emit: task.completed
 // (shared/relay: card and board names, lists), payment.succeeded, failed and
@@ -101,7 +110,9 @@ func (c slackCard) message(ev domain.Event) SlackMessage {
 // available, threshold), lead.created and lead.updated (shared/leads: names,
 // email, company, source), support.chat_closed (shared/relay: customer,
 // timestamps). Anything else, or data that does not decode, gets the generic
-// card: type, source, subject and the data as JSON (truncated).
+// card: type, source, subject and the data as JSON (truncated). A late
+// milestone's summary (the text and the section) ends in " (late)"; an
+// in-order event's message is unchanged.
 func RenderSlack(ev domain.Event) SlackMessage {
 	var (
 		card slackCard

@@ -46,6 +46,76 @@ func slackCases(t *testing.T) map[string]domain.Event {
 		"generic_github_push":         mk("github.push", "github:d1", "github", map[string]any{"ref": "refs/heads/main", "pusher": map[string]string{"name": "<!channel>"}}),
 		"generic_no_data":             mk("subscription.canceled", "subscription:cus_1", "stripe", nil),
 		"payment_bad_data_falls_back": {ID: "x", Type: "payment.succeeded", Source: "stripe", Data: json.RawMessage(`"not an object"`)},
+		// Late milestones (their webhook came after newer ones): the
+		// processors' late data, the event's own time, a "(late)" marker.
+		"payment_succeeded_late": late(mk("payment.succeeded", "payment:pi_123", "stripe", map[string]any{
+			"id": "pi_123", "status": "succeeded", "amount": 2000, "amount_refunded": 2000, "currency": "usd", "customer": "cus_9", "late": true})),
+		"support_chat_started_late": late(mk("support.chat_started", "chat:PJ0M", "livechat", map[string]any{
+			"chat_id": "PJ0M", "thread_id": "T1", "status": "open", "late": true,
+			"customer":   map[string]string{"id": "u1", "name": "Grace", "email": "grace@example.com"},
+			"timestamps": map[string]string{"started_at": "2026-11-29T17:40:00Z", "closed_at": "2026-11-29T17:52:30Z"}})),
+	}
+}
+
+func late(ev domain.Event) domain.Event {
+	ev.Late = true
+	return ev
+}
+
+// TestSlackLateMarker: a late event's message is its in-order message with
+// " (late)" at the end of the summary (text and section, kept when a long
+// summary is truncated), nothing else changed; an in-order message has no
+// marker.
+func TestSlackLateMarker(t *testing.T) {
+	long := domain.New("task.completed", "task:x", "trello", "e", fixedNow, map[string]string{"card_id": "x", "card_name": strings.Repeat("a", 5000)})
+	cases := slackCases(t)
+	cases["long_summary"] = long
+	for name, ev := range cases {
+		if ev.Late {
+			continue
+		}
+		t.Run(name, func(t *testing.T) {
+			inOrder := RenderSlack(ev)
+			if strings.Contains(inOrder.Text, "(late)") {
+				t.Fatalf("in-order text %q has the late marker", inOrder.Text)
+			}
+			got := RenderSlack(late(ev))
+			if !strings.HasSuffix(got.Text, " (late)") || got.Blocks[1].Text.Text != got.Text {
+				t.Fatalf("late text %q, section %q", got.Text, got.Blocks[1].Text.Text)
+			}
+			if n := len([]rune(got.Text)); n > slackSectionMax {
+				t.Fatalf("late text %d chars", n)
+			}
+			if base := strings.TrimSuffix(got.Text, " (late)"); !strings.HasPrefix(inOrder.Text, strings.TrimSuffix(base, "…")) {
+				t.Fatalf("late text %q is not the in-order %q with a marker", got.Text, inOrder.Text)
+			}
+			// Everything but the summary is the in-order message.
+			got.Text, got.Blocks[1].Text, inOrder.Text, inOrder.Blocks[1].Text = "", nil, "", nil
+			a, _ := marshalJSON(got)
+			b, _ := marshalJSON(inOrder)
+			if !bytes.Equal(a, b) {
+				t.Fatalf("late message differs beyond the summary:\n got %s\nwant %s", a, b)
+			}
+		})
+	}
+}
+
+// TestPayloadLateInData: the http payload has no field of its own for a
+// late event: lateness travels in the data the processor wrote, so an
+// in-order event's payload stays byte for byte what it was.
+func TestPayloadLateInData(t *testing.T) {
+	ev := slackCases(t)["payment_succeeded_late"]
+	a, err := Payload(Delivery{Event: ev})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev.Late = false
+	b, err := Payload(Delivery{Event: ev})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(a, b) || !strings.Contains(string(a), `"late":true`) {
+		t.Fatalf("late payload %s, in-order %s", a, b)
 	}
 }
 
