@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/hookstack/hookstack/shared/process"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/report.md from the model")
@@ -234,6 +236,33 @@ func TestVariantsMoveTheRightWay(t *testing.T) {
 		}
 		if row := "| " + v.Name + " | " + usd(Sum(r.Variable)) + " |"; !strings.Contains(report, row) {
 			t.Errorf("report lacks %q", row)
+		}
+	}
+}
+
+// TestParallelMatchesTheCode: the model's concurrency is the processors'.
+func TestParallelMatchesTheCode(t *testing.T) {
+	if got := Typical().Processor.Parallel; got != process.Parallelism {
+		t.Errorf("Typical().Processor.Parallel = %d, process.Parallelism = %d", got, process.Parallelism)
+	}
+}
+
+// TestInvocationMS: messages handled at once cost one round each.
+func TestInvocationMS(t *testing.T) {
+	tests := []struct {
+		t    FunctionTime
+		n    float64
+		want float64
+	}{
+		{FunctionTime{PerInvocationMS: 2}, 10, 2 + 10*5},
+		{FunctionTime{PerInvocationMS: 2, Parallel: 1}, 10, 2 + 10*5},
+		{FunctionTime{PerInvocationMS: 2, Parallel: 10}, 10, 2 + 5},
+		{FunctionTime{PerInvocationMS: 2, Parallel: 4}, 10, 2 + 3*5},
+		{FunctionTime{PerInvocationMS: 2, Parallel: 10}, 1, 2 + 5},
+	}
+	for _, tc := range tests {
+		if got := tc.t.invocationMS(tc.n, 5); math.Abs(got-tc.want) > 1e-9 {
+			t.Errorf("%+v.invocationMS(%v, 5) = %v, want %v", tc.t, tc.n, got, tc.want)
 		}
 	}
 }

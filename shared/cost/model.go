@@ -77,11 +77,27 @@ type Class struct {
 }
 
 // FunctionTime is a function's billed time: a fixed part per invocation
-// and a part per message (or per webhook for ingest).
+// and a part per message (or per webhook for ingest). Lambda bills an
+// invocation's wall-clock time, so messages handled at once (Parallel > 1)
+// cost their per-message time once per round of Parallel messages, not
+// once each.
 type FunctionTime struct {
 	PerInvocationMS float64
 	PerMessageMS    float64
-	Source          string
+	// Parallel is how many messages of a batch the function handles at
+	// once; 0 or 1: one after the other.
+	Parallel int
+	Source   string
+}
+
+// invocationMS is the billed time of one invocation handling n messages,
+// each taking perMessageMS.
+func (t FunctionTime) invocationMS(n, perMessageMS float64) float64 {
+	rounds := n
+	if t.Parallel > 1 {
+		rounds = math.Ceil(n / float64(t.Parallel))
+	}
+	return t.PerInvocationMS + rounds*perMessageMS
 }
 
 // Inputs are the model's inputs. Typical() documents each default.
@@ -266,13 +282,13 @@ func Compute(in Inputs) (Result, error) {
 	invDel := M * deliveries / in.Batch
 	inv := invIngest + invProc + invFan + invDel
 	add("Lambda", "invocations (ingest 1 per webhook; consumers 1 per batch)", inv, "requests", inv*p.LambdaPerRequest)
-	secs := func(invocations, messages float64, t FunctionTime) float64 {
-		return (invocations*t.PerInvocationMS + messages*t.PerMessageMS) / 1000
+	secs := func(invocations, perInvocation float64, t FunctionTime, perMessageMS float64) float64 {
+		return invocations * t.invocationMS(perInvocation, perMessageMS) / 1000
 	}
-	ingestS := secs(invIngest, M, in.Ingest)
-	procS := secs(invProc, 0, in.Processor) + M*procMS/1000
-	fanS := secs(invFan, M*notes, in.FanOut)
-	delS := secs(invDel, M*deliveries, in.Deliverer)
+	ingestS := secs(invIngest, 1, in.Ingest, in.Ingest.PerMessageMS)
+	procS := secs(invProc, in.Batch, in.Processor, procMS)
+	fanS := secs(invFan, in.Batch, in.FanOut, in.FanOut.PerMessageMS)
+	delS := secs(invDel, in.Batch, in.Deliverer, in.Deliverer.PerMessageMS)
 	for _, f := range []struct {
 		name string
 		s    float64

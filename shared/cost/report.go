@@ -189,8 +189,12 @@ func writeAssumptions(b *strings.Builder, in Inputs, r Result) {
 	fmt.Fprintf(b, "- **Functions**: %.0f MB, arm64; batches of %.0f messages (the \"quiet queues\" what-if prices one). "+
 		"Ingest: %.2f ms per webhook (the warm invocation under the emulator, the measured handler CPU and an "+
 		"**estimated** %.0f ms SendMessage round trip); processors and fan-out: **estimated** %.0f ms per DynamoDB call "+
-		"and %.0f ms per send. Lambda duration is a small share of the bill, so these estimates barely move it.\n",
-		in.MemoryMB, in.Batch, in.Ingest.PerMessageMS, estSQSSendMS, estDynamoMS, estSQSSendMS)
+		"and %.0f ms per send; the deliverer: the same per DynamoDB call and **%.0f ms** for the subscriber's answer. "+
+		"Lambda bills wall-clock time, and the processors (%d at once) and the deliverer (%d at once) handle a batch's "+
+		"messages concurrently, so an invocation costs about one message's time per round, not the sum. "+
+		"Lambda duration is a small share of the bill, so these estimates barely move it.\n",
+		in.MemoryMB, in.Batch, in.Ingest.PerMessageMS, estSQSSendMS, estDynamoMS, estSQSSendMS, estEndpointMS,
+		in.Processor.Parallel, in.Deliverer.Parallel)
 	if in.BatchedSends {
 		b.WriteString("- **SQS**: ingest sends one message per webhook; the processors and the fan-out send with " +
 			"SendMessageBatch (up to 10 entries per request, billed per 64 KB); a ReceiveMessage and a DeleteMessageBatch " +
