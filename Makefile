@@ -74,7 +74,9 @@ BENCH_REPORT = go run ./shared/benchreport/cmd/benchreport -in $(CACHE)/bench.tx
 
 .PHONY: bench
 bench: tools build-amd64 ## run every benchmark (emulators, built bootstraps) and write BENCHMARKS.md from the figures
-	GOOS=linux GOARCH=amd64 go build -tags $(BUILD_TAGS) -trimpath -ldflags='$(LDFLAGS)' -o $(CACHE)/lambda-amd64/hello/bootstrap ./shared/rie/testdata/hello
+	@for p in hello sdkfloor-ingest sdkfloor-processor sdkfloor-notify; do \
+	  GOOS=linux GOARCH=amd64 go build -tags $(BUILD_TAGS) -trimpath -ldflags='$(LDFLAGS)' -o $(CACHE)/lambda-amd64/$$p/bootstrap ./shared/rie/testdata/$$p; \
+	done
 	@printf '%s\n' "make bench BENCH_COUNT=$(BENCH_COUNT) BENCH_PKGS='$(BENCH_PKGS)'" \
 	  "HOOKSTACK_LAMBDA_BIN=.cache/lambda-amd64 HOOKSTACK_RIE=.cache/tools/aws-lambda-rie .ci/with-emulators $(BENCH_TEST)" > $(CACHE)/bench.cmd
 	status=0; HOOKSTACK_LAMBDA_BIN=$(CACHE)/lambda-amd64 HOOKSTACK_RIE=$(RIE) \

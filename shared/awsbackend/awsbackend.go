@@ -3,38 +3,26 @@
 // AWS_ENDPOINT_URL and the per-service AWS_ENDPOINT_URL_<SERVICE> variables
 // point the SDK at emulators. The ingest function's wiring (Secrets Manager,
 // the verifiers) is in awsbackend/awsingest, so that the other functions do
-// not link it.
-//
-// Config loads the SDK configuration with config.LoadDefaultConfig, except
-// in binaries built with the lambda.norpc tag (every Lambda bootstrap: see
-// the Makefile), where it reads the environment alone (EnvConfig): the same
-// result in Lambda, without linking the SDK's shared-file, SSO, STS and IMDS
-// credential machinery, whose package initialisation was most of the
-// functions' cold start. EnvConfig refuses (ErrNeedsSDKConfigLoader) any
-// environment it cannot resolve exactly as LoadDefaultConfig would.
+// not link it; the SDK configuration itself is in awsbackend/awsconfig, so
+// that functions with no claim-check bodies (fanout, deliverer) link no S3.
 package awsbackend
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/hookstack/hookstack/shared/awsbackend/awsconfig"
 	"github.com/hookstack/hookstack/shared/blob/s3blob"
 	"github.com/hookstack/hookstack/shared/queue"
 	"github.com/hookstack/hookstack/shared/queue/sqsq"
 )
 
-// Config loads the SDK configuration (region, credentials, endpoints).
-func Config(ctx context.Context) (aws.Config, error) {
-	cfg, err := loadConfig(ctx)
-	if err != nil {
-		return aws.Config{}, fmt.Errorf("load AWS configuration: %w", err)
-	}
-	return cfg, nil
-}
+// Config loads the SDK configuration (region, credentials, endpoints): see
+// awsconfig.Load.
+func Config(ctx context.Context) (aws.Config, error) { return awsconfig.Load(ctx) }
 
 // Queues builds the SQS adapter for the named queues and their DLQs from
 // HOOKSTACK_QUEUE_URL_<NAME>.

@@ -144,7 +144,9 @@ func markUsed(set *Set, t Table, used map[Key]bool) {
 		mark(t.rowRef(row))
 	}
 	for _, rt := range t.Ratios {
-		mark(t.ref(rt.Against))
+		for _, ref := range rt.refs() {
+			mark(t.ref(ref))
+		}
 	}
 }
 
@@ -291,11 +293,13 @@ func renderTable(b *strings.Builder, r Report, t Table) {
 				u = unit
 			}
 			var x float64
-			var ok bool
-			if rt.Faster {
-				x, ok = set.Ratio(t.ref(rt.Against), ref, u)
-			} else {
-				x, ok = set.Ratio(ref, t.ref(rt.Against), u)
+			against, ok := rt.against(row.Name)
+			switch {
+			case !ok:
+			case rt.Faster:
+				x, ok = set.Ratio(t.ref(against), ref, u)
+			default:
+				x, ok = set.Ratio(ref, t.ref(against), u)
 			}
 			if ok {
 				cells = append(cells, ratio(x))
@@ -309,10 +313,14 @@ func renderTable(b *strings.Builder, r Report, t Table) {
 	if fromFile {
 		fmt.Fprintf(b, "\\* the size of the file in %s when the report was written (the benchmark did not report it).\n\n", code(r.BinaryDir))
 	}
+	noted := map[Ref]bool{}
 	for _, rt := range t.Ratios {
-		ref := t.ref(rt.Against)
-		if set.Lookup(ref.Package, ref.Name) == nil {
-			fmt.Fprintf(b, "The reference %s was %s, so its ratios are left blank.\n\n", code(rt.Against.Name), notMeasured)
+		for _, against := range rt.refs() {
+			ref := t.ref(against)
+			if set.Lookup(ref.Package, ref.Name) == nil && !noted[ref] {
+				noted[ref] = true
+				fmt.Fprintf(b, "The reference %s was %s, so its ratios are left blank.\n\n", code(against.Name), notMeasured)
+			}
 		}
 	}
 	var notes []string

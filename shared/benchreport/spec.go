@@ -1,6 +1,10 @@
 package benchreport
 
-import "path"
+import (
+	"path"
+	"slices"
+	"strings"
+)
 
 // UnitTime is the unit `go test` reports the time per operation in.
 const UnitTime = "ns/op"
@@ -63,9 +67,13 @@ type Ref struct {
 // reference's over the row's when Faster is set ("× faster than").
 type Ratio struct {
 	Against Ref
-	Unit    string // "" is the table's unit
-	Faster  bool
-	Label   string // column header; "" derives "ratio to `Name`"
+	// PerRow gives rows their own reference (row name → reference) in
+	// place of Against; a row it does not name gets no ratio. Label names
+	// the column.
+	PerRow map[string]Ref
+	Unit   string // "" is the table's unit
+	Faster bool
+	Label  string // column header; "" derives "ratio to `Name`"
 }
 
 // Aim is a target from the issue, checked against the run's figures.
@@ -116,6 +124,31 @@ func (t Table) ref(r Ref) Ref {
 }
 
 func (t Table) rowRef(r Row) Ref { return t.ref(Ref{Package: r.Package, Name: r.Name}) }
+
+// against is the reference of row's ratio in this column; ok is false when
+// the column has none for it.
+func (rt Ratio) against(row string) (Ref, bool) {
+	if rt.PerRow == nil {
+		return rt.Against, true
+	}
+	r, ok := rt.PerRow[row]
+	return r, ok
+}
+
+// refs are every reference of the column, in a fixed order.
+func (rt Ratio) refs() []Ref {
+	if rt.PerRow == nil {
+		return []Ref{rt.Against}
+	}
+	var out []Ref
+	for _, r := range rt.PerRow {
+		if !slices.Contains(out, r) {
+			out = append(out, r)
+		}
+	}
+	slices.SortFunc(out, func(a, b Ref) int { return strings.Compare(a.Package+" "+a.Name, b.Package+" "+b.Name) })
+	return out
+}
 
 // Median of the referenced benchmark's unit; ok is false when the run did
 // not measure it.

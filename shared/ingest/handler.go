@@ -7,7 +7,6 @@ package ingest
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,12 +17,11 @@ import (
 	"sync"
 	"time"
 
-	"github.com/oklog/ulid/v2"
-
 	"github.com/hookstack/hookstack/shared/envelope"
 	"github.com/hookstack/hookstack/shared/metrics"
 	"github.com/hookstack/hookstack/shared/queue"
 	"github.com/hookstack/hookstack/shared/signature"
+	"github.com/hookstack/hookstack/shared/ulidgen"
 )
 
 // Sender enqueues one message (queue.Queue satisfies it).
@@ -89,8 +87,7 @@ type Handler struct {
 	observer  Observer
 	log       *slog.Logger
 	now       func() time.Time
-	entropy   *ulid.MonotonicEntropy
-	entropyMu sync.Mutex
+	ids       ulidgen.Monotonic
 }
 
 // Deps are the handler's collaborators. Blobs and Observer may be nil.
@@ -139,7 +136,6 @@ func New(cfg Config, d Deps) (*Handler, error) {
 		}
 		h.providers[p] = v
 	}
-	h.entropy = ulid.Monotonic(rand.Reader, 0)
 	return h, nil
 }
 
@@ -147,9 +143,7 @@ func New(cfg Config, d Deps) (*Handler, error) {
 func (h *Handler) MaxBodyBytes() int64 { return h.cfg.MaxBodyBytes }
 
 func (h *Handler) newID(t time.Time) string {
-	h.entropyMu.Lock()
-	defer h.entropyMu.Unlock()
-	return ulid.MustNew(ulid.Timestamp(t), h.entropy).String()
+	return h.ids.Make(t)
 }
 
 // Errors answered to providers. Bodies never carry detail beyond these.

@@ -12,6 +12,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -112,15 +113,21 @@ type Deliverer struct {
 
 // DefaultUserAgent is "Hookstack/<module version>" ("Hookstack/dev" for a
 // development build).
-func DefaultUserAgent() string {
+func DefaultUserAgent() string { return defaultUserAgent() }
+
+// defaultUserAgent reads the build information once, on the first attempt
+// that needs it (never at start-up).
+var defaultUserAgent = sync.OnceValue(func() string {
 	v := "dev"
 	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
 		v = strings.TrimPrefix(bi.Main.Version, "v")
 	}
 	return "Hookstack/" + v
-}
+})
 
-var defaultClient = NewClient(nil, nil)
+// defaultClient is built on first use: the Lambda's Deliverer has its own
+// Client, so the functions never build this one.
+var defaultClient = sync.OnceValue(func() *http.Client { return NewClient(nil, nil) })
 
 func (dl *Deliverer) now() time.Time {
 	if dl.Now != nil {
@@ -133,7 +140,7 @@ func (dl *Deliverer) client() *http.Client {
 	if dl.Client != nil {
 		return dl.Client
 	}
-	return defaultClient
+	return defaultClient()
 }
 
 func (dl *Deliverer) schedule() Schedule {

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/oklog/ulid/v2"
+	"github.com/hookstack/hookstack/shared/ulidgen"
 )
 
 // Endpoint types.
@@ -118,7 +118,7 @@ func ValidSecret(s string) bool {
 
 // NewEndpointID returns a new time-ordered endpoint id, "ep_" + ULID.
 func NewEndpointID(now time.Time) string {
-	return "ep_" + strings.ToLower(ulid.MustNew(ulid.Timestamp(now), rand.Reader).String())
+	return "ep_" + strings.ToLower(ulidgen.Make(now))
 }
 
 // Validate checks an endpoint before it is stored: known type, a URL that

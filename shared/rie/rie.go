@@ -152,22 +152,25 @@ func (f *Function) Stop() {
 	}
 }
 
+// logWait is how long InitDuration and FirstReportDuration wait for their
+// line: the emulator's output reaches Logs through a pipe, so a line it
+// printed before answering an invocation may arrive just after the answer.
+var logWait = 2 * time.Second
+
 // InitDuration reads the function's INIT phase from the emulator's
 // "INIT REPORT(durationMs: N)" line. (Its per-invocation REPORT line also
 // says "Init Duration", but that figure is the emulator's own bookkeeping,
 // tens of microseconds.)
 func (f *Function) InitDuration() (time.Duration, error) {
-	for _, line := range strings.Split(f.Logs(), "\n") {
-		i := strings.Index(line, "INIT REPORT(durationMs: ")
-		if i < 0 {
-			continue
-		}
-		var ms float64
-		if _, err := fmt.Sscanf(line[i:], "INIT REPORT(durationMs: %f", &ms); err == nil {
-			return time.Duration(ms * float64(time.Millisecond)), nil
-		}
+	line, ok := f.waitLine(func(l string) bool { return strings.Contains(l, "INIT REPORT(durationMs: ") })
+	if !ok {
+		return 0, errors.New("rie: no INIT REPORT in the logs (invoke the function once first)")
 	}
-	return 0, errors.New("rie: no INIT REPORT in the logs (invoke the function once first)")
+	var ms float64
+	if _, err := fmt.Sscanf(line[strings.Index(line, "INIT REPORT("):], "INIT REPORT(durationMs: %f", &ms); err != nil {
+		return 0, fmt.Errorf("rie: %q: %w", line, err)
+	}
+	return time.Duration(ms * float64(time.Millisecond)), nil
 }
 
 // FirstReportDuration reads the "Duration" of the emulator's first REPORT
@@ -175,24 +178,33 @@ func (f *Function) InitDuration() (time.Duration, error) {
 // invocation, so unlike Lambda's REPORT this figure includes INIT: it is
 // the cold request's cost, INIT plus the first invocation.
 func (f *Function) FirstReportDuration() (time.Duration, error) {
-	// The emulator may print the REPORT just after the response.
-	for deadline := time.Now().Add(2 * time.Second); ; time.Sleep(time.Millisecond) {
-		for _, line := range strings.Split(f.Logs(), "\n") {
-			if !strings.HasPrefix(line, "REPORT RequestId: ") {
-				continue
+	line, ok := f.waitLine(func(l string) bool { return strings.HasPrefix(l, "REPORT RequestId: ") })
+	if !ok {
+		return 0, errors.New("rie: no REPORT in the logs (invoke the function once first)")
+	}
+	i := strings.Index(line, "\tDuration: ")
+	if i < 0 {
+		return 0, fmt.Errorf("rie: no Duration in %q", line)
+	}
+	var ms float64
+	if _, err := fmt.Sscanf(line[i+1:], "Duration: %f ms", &ms); err != nil {
+		return 0, fmt.Errorf("rie: %q: %w", line, err)
+	}
+	return time.Duration(ms * float64(time.Millisecond)), nil
+}
+
+// waitLine returns the first complete line of the logs that satisfies match,
+// waiting up to logWait for it to arrive.
+func (f *Function) waitLine(match func(string) bool) (string, bool) {
+	for deadline := time.Now().Add(logWait); ; time.Sleep(time.Millisecond) {
+		lines := strings.Split(f.Logs(), "\n")
+		for _, line := range lines[:len(lines)-1] { // the last is not complete yet
+			if match(line) {
+				return line, true
 			}
-			var ms float64
-			i := strings.Index(line, "\tDuration: ")
-			if i < 0 {
-				return 0, fmt.Errorf("rie: no Duration in %q", line)
-			}
-			if _, err := fmt.Sscanf(line[i+1:], "Duration: %f ms", &ms); err != nil {
-				return 0, fmt.Errorf("rie: %q: %w", line, err)
-			}
-			return time.Duration(ms * float64(time.Millisecond)), nil
 		}
 		if time.Now().After(deadline) {
-			return 0, errors.New("rie: no REPORT in the logs (invoke the function once first)")
+			return "", false
 		}
 	}
 }

@@ -14,8 +14,39 @@ func TestInitDurationReadsTheInitReport(t *testing.T) {
 	if err != nil || d != 14005*time.Microsecond {
 		t.Fatalf("InitDuration = %v, %v; want 14.005ms", d, err)
 	}
-	empty := &Function{log: &lockedWriter{}}
-	if _, err := empty.InitDuration(); err == nil {
-		t.Fatal("want an error without an INIT REPORT")
+	first, err := f.FirstReportDuration()
+	if err != nil || first != 1520*time.Microsecond {
+		t.Fatalf("FirstReportDuration = %v, %v; want 1.52ms", first, err)
+	}
+}
+
+func TestReadersWaitForLateLines(t *testing.T) {
+	logWait = 50 * time.Millisecond
+	t.Cleanup(func() { logWait = 2 * time.Second })
+	tests := []struct {
+		name string
+		logs string
+		late string // written 10ms after the reader starts
+		want time.Duration
+		ok   bool
+	}{
+		{name: "already there", logs: "x INIT REPORT(durationMs: 3.5)\n", want: 3500 * time.Microsecond, ok: true},
+		{name: "arrives late", late: "x INIT REPORT(durationMs: 4.25)\n", want: 4250 * time.Microsecond, ok: true},
+		{name: "incomplete line is not read", logs: "x INIT REPORT(durationMs: 4", late: "2.5)\n", want: 42500 * time.Microsecond, ok: true},
+		{name: "never arrives", logs: "x INIT START\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := &Function{log: &lockedWriter{}}
+			_, _ = f.log.Write([]byte(tt.logs))
+			if tt.late != "" {
+				timer := time.AfterFunc(10*time.Millisecond, func() { _, _ = f.log.Write([]byte(tt.late)) })
+				t.Cleanup(func() { timer.Stop() })
+			}
+			d, err := f.InitDuration()
+			if (err == nil) != tt.ok || d != tt.want {
+				t.Fatalf("InitDuration = %v, %v; want %v (ok %v)", d, err, tt.want, tt.ok)
+			}
+		})
 	}
 }

@@ -11,7 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	"github.com/hookstack/hookstack/shared/awsbackend"
+	"github.com/hookstack/hookstack/shared/awsbackend/awsconfig"
 	"github.com/hookstack/hookstack/shared/envelope"
 	"github.com/hookstack/hookstack/shared/notify"
 	"github.com/hookstack/hookstack/shared/queue"
@@ -69,7 +69,7 @@ func fromEnv(ctx context.Context, getenv func(string) string, queues []string) (
 	if err != nil {
 		return deps{}, err
 	}
-	awsCfg, err := awsbackend.Config(ctx)
+	awsCfg, err := awsconfig.Load(ctx)
 	if err != nil {
 		return deps{}, err
 	}

@@ -1,6 +1,6 @@
 //go:build lambda.norpc
 
-package awsbackend
+package awsconfig
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package awsbackend
+package awsconfig
 
 import (
 	"context"
