@@ -39,6 +39,13 @@ func TestParse(t *testing.T) {
 			samples: []Sample{{Name: "ColdStart/hello", Procs: 2, Iters: 2, Values: []Value{{86672989, "ns/op"}, {5.996, "MiB"}, {11.86, "init-ms"}, {787.3, "warm-µs"}}}},
 		},
 		{
+			name: "paired ratios of a cold start",
+			in:   "BenchmarkColdStart/ingest-2   10   99540584 ns/op   1.764 first-x-hello   6.058 init-ms   0.9720 init-x-floor   1.486 init-x-hello\n",
+			samples: []Sample{{Name: "ColdStart/ingest", Procs: 2, Iters: 10, Values: []Value{
+				{99540584, "ns/op"}, {1.764, "first-x-hello"}, {6.058, "init-ms"}, {0.9720, "init-x-floor"}, {1.486, "init-x-hello"},
+			}}},
+		},
+		{
 			name: "dashes in the name that are not the -N suffix",
 			in:   "BenchmarkA-b-8 1 1 ns/op\nBenchmarkA-b 1 2 ns/op\nBenchmarkA- 1 3 ns/op\nBenchmarkA-+2 1 4 ns/op\n",
 			samples: []Sample{
@@ -157,6 +164,11 @@ func TestParseTestdata(t *testing.T) {
 		},
 		{
 			file: "bench-coldstart.txt", samples: 22,
+			pkgs:  []string{"shared/e2e"},
+			check: "ColdStart/relay", units: []string{"ns/op", "MiB", "first-ms", "first-x-hello", "init-ms", "init-x-floor", "init-x-hello", "warm-µs", "B/op", "allocs/op"},
+		},
+		{
+			file: "bench-coldstart-unpaired.txt", samples: 22,
 			pkgs:  []string{"shared/e2e"},
 			check: "ColdStart/relay", units: []string{"ns/op", "MiB", "first-ms", "init-ms", "warm-µs", "B/op", "allocs/op"},
 		},

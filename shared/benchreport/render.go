@@ -164,6 +164,12 @@ func anyMeasured(set *Set, t Table) bool {
 // allocs/op first, then the other units in order of first appearance.
 func (t Table) columns(set *Set) []string {
 	hidden := append([]string{t.unit(), "MB/s"}, t.Hide...)
+	for _, rt := range t.Ratios {
+		hidden = append(hidden, rt.Paired)
+	}
+	for _, a := range t.Aims {
+		hidden = append(hidden, a.Paired)
+	}
 	var cols []string
 	add := func(u string) {
 		if !slices.Contains(hidden, u) && !slices.Contains(cols, u) {
@@ -259,6 +265,9 @@ func renderTable(b *strings.Builder, r Report, t Table) {
 	writeRow(b, sep)
 
 	fromFile := false
+	blank := map[Ref]bool{} // references missing from the run that left a cell blank
+	var unpaired []string   // rows whose paired columns fell back to a quotient of medians
+	pairedRows := 0         // rows with at least one paired ratio
 	for _, row := range t.Rows {
 		ref := t.rowRef(row)
 		cells := []string{code(row.Name)}
@@ -287,25 +296,37 @@ func renderTable(b *strings.Builder, r Report, t Table) {
 			}
 			cells = append(cells, s)
 		}
+		rowPaired := false
 		for _, rt := range t.Ratios {
 			u := rt.Unit
 			if u == "" {
 				u = unit
 			}
 			var x float64
+			paired := false
 			against, ok := rt.against(row.Name)
 			switch {
 			case !ok:
 			case rt.Faster:
-				x, ok = set.Ratio(t.ref(against), ref, u)
+				x, paired, ok = set.fasterRatio(ref, t.ref(against), u, rt.Paired)
 			default:
-				x, ok = set.Ratio(ref, t.ref(against), u)
+				x, paired, ok = set.PairedRatio(ref, t.ref(against), u, rt.Paired)
 			}
+			if ok && rt.Paired != "" && !paired && !sameRef(ref, t.ref(against)) && !slices.Contains(unpaired, row.Name) {
+				unpaired = append(unpaired, row.Name)
+			}
+			rowPaired = rowPaired || paired
 			if ok {
 				cells = append(cells, ratio(x))
 			} else {
 				cells = append(cells, "—")
+				if a, has := rt.against(row.Name); has {
+					blank[t.ref(a)] = true
+				}
 			}
+		}
+		if rowPaired {
+			pairedRows++
 		}
 		writeRow(b, cells)
 	}
@@ -313,11 +334,24 @@ func renderTable(b *strings.Builder, r Report, t Table) {
 	if fromFile {
 		fmt.Fprintf(b, "\\* the size of the file in %s when the report was written (the benchmark did not report it).\n\n", code(r.BinaryDir))
 	}
+	switch {
+	case len(unpaired) == 0:
+	case pairedRows == 0:
+		fmt.Fprintf(b, "Not paired: this run reported no per-iteration ratios (%s), so the ratios divide the medians of "+
+			"separate benchmarks, measured seconds apart.\n\n", joinCode(pairedUnits(t)))
+	default:
+		names := make([]string, len(unpaired))
+		for i, n := range unpaired {
+			names[i] = code(n)
+		}
+		fmt.Fprintf(b, "Not paired: %s reported no per-iteration ratios (%s), so their ratios divide the medians of "+
+			"separate benchmarks, measured seconds apart.\n\n", strings.Join(names, ", "), joinCode(pairedUnits(t)))
+	}
 	noted := map[Ref]bool{}
 	for _, rt := range t.Ratios {
 		for _, against := range rt.refs() {
 			ref := t.ref(against)
-			if set.Lookup(ref.Package, ref.Name) == nil && !noted[ref] {
+			if set.Lookup(ref.Package, ref.Name) == nil && blank[ref] && !noted[ref] {
 				noted[ref] = true
 				fmt.Fprintf(b, "The reference %s was %s, so its ratios are left blank.\n\n", code(against.Name), notMeasured)
 			}
@@ -335,6 +369,19 @@ func renderTable(b *strings.Builder, r Report, t Table) {
 	}
 }
 
+// pairedUnits are the paired units of a table's ratio columns, in order.
+func pairedUnits(t Table) []string {
+	var out []string
+	for _, rt := range t.Ratios {
+		if rt.Paired != "" && !slices.Contains(out, rt.Paired) {
+			out = append(out, rt.Paired)
+		}
+	}
+	return out
+}
+
+func sameRef(a, b Ref) bool { return a.Name == b.Name && samePkg(a.Package, b.Package) }
+
 func aimLine(a Aim, res []AimResult, t Table) string {
 	cmp := fmt.Sprintf("≤ %s× %s", strconv.FormatFloat(a.AtMost, 'f', -1, 64), code(a.Against.Name))
 	if a.FasterBy > 0 {
@@ -346,6 +393,19 @@ func aimLine(a Aim, res []AimResult, t Table) string {
 	}
 	if unit != UnitTime {
 		cmp += " in " + t.label(unit)
+	}
+	pairedN := 0
+	for _, x := range res {
+		if x.Paired {
+			pairedN++
+		}
+	}
+	switch {
+	case pairedN == 0:
+	case pairedN == len(res):
+		cmp += ", paired per iteration"
+	default:
+		cmp += ", paired per iteration where reported"
 	}
 	src := ""
 	if a.Source != "" {

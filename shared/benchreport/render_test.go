@@ -97,16 +97,18 @@ func TestGoldenFigures(t *testing.T) {
 		"`IngestCoreStripe2KB` ≥ 3× faster than `StripeConstructEvent2KB` — measured 5.88× faster: **met**.",
 		// IngestStripe2KB: 27357, 21142 → 24249.5; 64781.5 / 24249.5 = 2.67.
 		"`IngestStripe2KB` ≥ 3× faster than `StripeConstructEvent2KB` — measured 2.67× faster: **not met**.",
-		// ColdStart init-ms: hello 3.684, 3.784 → 3.734; ingest 5.008, 4.927 → 4.9675 → 1.33×;
-		// its floor, sdkfloor-ingest 5.605, 5.482 → 5.5435 → 4.9675 / 5.5435 = 0.896×;
-		// first-ms 8.020, 7.120 → 7.57; warm 1055, 973.6 → 1,014.
-		"| `ColdStart/ingest` | 4.97 | 2 | 9.36 | 7.57 | 1,014 | 1.33× | 0.896× |",
-		// A floor has no floor of its own: 5.5435 / 3.734 = 1.48×.
-		"| `ColdStart/sdkfloor-ingest` | 5.54 | 2 | 8.87 | 6.72 | 885 | 1.48× | — |",
-		"**not met** (met by 0 of 7)",
-		// fanout 7.146, 6.282 → 6.714: / 3.734 = 1.80×; / sdkfloor-notify (5.733, 6.127 → 5.93) = 1.13×.
-		"`ColdStart/fanout` 1.80× not met",
-		"| `ColdStart/fanout` | 6.71 | 2 | 8.65 | 8.12 | 1,094 | 1.80× | 1.13× |",
+		// ColdStart, the paired ratios: ingest init-ms 6.058, 5.462 → 5.76; first-ms 9.270, 8.825 → 9.05;
+		// warm 1207, 1169 → 1,188; init-x-hello 1.486, 1.339 → 1.41× (the quotient of the medians,
+		// 5.76 / hello's 3.515, would be 1.64×); init-x-floor 0.9720, 0.9666 → 0.969×;
+		// first-x-hello 1.764, 1.541 → 1.65×.
+		"| `ColdStart/ingest` | 5.76 | 2 | 9.36 | 9.05 | 1,188 | 1.41× | 0.969× | 1.65× |",
+		// A floor pairs with hello only: init-x-hello 1.475, 1.428 → 1.45×; first-x-hello 1.371, 1.314 → 1.34×.
+		"| `ColdStart/sdkfloor-ingest` | 5.77 | 2 | 8.87 | 7.20 | 953 | 1.45× | — | 1.34× |",
+		"in INIT, paired per iteration — **not met** (met by 0 of 7)",
+		// fanout init-x-hello 1.455, 1.555 → 1.50× (the quotient: 6.4675 / 3.515 = 1.84×);
+		// init-x-floor 1.010, 1.008 → 1.01×; first-x-hello 1.375, 1.478 → 1.43×.
+		"`ColdStart/fanout` 1.50× not met",
+		"| `ColdStart/fanout` | 6.47 | 2 | 8.55 | 7.93 | 974 | 1.50× | 1.01× | 1.43× |",
 		// The stub's share out of both: (115507 − 41460) / (79936 − 41460) = 1.92.
 		"= **1.92×**.",
 		"From `.cache/load-report.md`, written by `make load` at 2026-11-29 19:08 UTC (file time)",
@@ -121,6 +123,66 @@ func TestGoldenFigures(t *testing.T) {
 	// Every benchmark of the testdata has a section: nothing in "Other".
 	if strings.Contains(out, "## Other benchmarks") {
 		t.Error("a known benchmark fell into Other benchmarks")
+	}
+	for _, bad := range []string{"Not paired", "| init-x-hello |", "| init-x-floor |", "| first-x-hello |"} {
+		if strings.Contains(out, bad) {
+			t.Errorf("report contains %q: every row of the testdata is paired, and paired units are no columns", bad)
+		}
+	}
+}
+
+// TestRenderColdStartPaired checks the paired ratio columns: a row's own
+// per-iteration ratio where it reported one, the quotient of the medians
+// where it did not, and the notes and aim line that say which.
+func TestRenderColdStartPaired(t *testing.T) {
+	const pkg = "pkg: github.com/hookstack/hookstack/shared/e2e\n"
+	render := func(t *testing.T, set *Set) string {
+		t.Helper()
+		var b bytes.Buffer
+		if err := Render(&b, Report{Set: set, Sections: []Section{coldStart()}}); err != nil {
+			t.Fatal(err)
+		}
+		return b.String()
+	}
+	mixed := render(t, Group(mustParse(t, pkg+
+		"BenchmarkColdStart/hello-2 1 1 ns/op 4.0 init-ms 5.0 first-ms\n"+
+		// paired: the quotients would be 1.50× and 1.40×
+		"BenchmarkColdStart/sdkfloor-ingest-2 1 1 ns/op 6.0 init-ms 7.0 first-ms 1.40 init-x-hello 1.30 first-x-hello\n"+
+		// paired: the quotients would be 1.65×, 1.10×, 2.00×
+		"BenchmarkColdStart/ingest-2 1 1 ns/op 6.6 init-ms 10 first-ms 1.20 init-x-hello 1.05 init-x-floor 1.90 first-x-hello\n"+
+		// not paired (an older benchmark), and its floor not measured
+		"BenchmarkColdStart/payments-2 1 1 ns/op 6.0 init-ms 12 first-ms\n"+
+		// paired with a floor this run has no benchmark of
+		"BenchmarkColdStart/fanout-2 1 1 ns/op 5.0 init-ms 1.25 init-x-hello 0.95 init-x-floor\n")))
+	unpaired := render(t, Group(parseFile(t, "bench-coldstart-unpaired.txt")))
+	for _, tc := range []struct {
+		name, out, want string
+		not             bool
+	}{
+		{name: "paired units are no columns", out: mixed, want: "| INIT (ms) | runs | binary (MiB) | INIT + first invocation (ms) | INIT / hello | INIT / SDK floor | first / hello |\n"},
+		{name: "hello over itself", out: mixed, want: "| `ColdStart/hello` | 4.00 | 1 | — | 5.00 | 1.00× | — | 1.00× |"},
+		{name: "a floor paired with hello", out: mixed, want: "| `ColdStart/sdkfloor-ingest` | 6.00 | 1 | — | 7.00 | 1.40× | — | 1.30× |"},
+		{name: "a function paired with hello and its floor", out: mixed, want: "| `ColdStart/ingest` | 6.60 | 1 | — | 10.0 | 1.20× | 1.05× | 1.90× |"},
+		{name: "an unpaired row falls back to the medians", out: mixed, want: "| `ColdStart/payments` | 6.00 | 1 | — | 12.0 | 1.50× | — | 2.40× |"},
+		{name: "paired without its floor's benchmark", out: mixed, want: "| `ColdStart/fanout` | 5.00 | 1 | — | — | 1.25× | 0.950× | — |"},
+		{name: "the unpaired rows named", out: mixed, want: "Not paired: `ColdStart/payments` reported no per-iteration ratios (`init-x-hello`, `init-x-floor`, `first-x-hello`), so their ratios divide the medians of separate benchmarks"},
+		{name: "a missing floor that left a blank is noted", out: mixed, want: "The reference `ColdStart/sdkfloor-processor` was not measured in this run, so its ratios are left blank."},
+		{name: "a missing floor the pairing covered is not", out: mixed, want: "The reference `ColdStart/sdkfloor-notify`", not: true},
+		{name: "the aim paired where reported", out: mixed, want: "each ≤ 1.3× `ColdStart/hello` in INIT, paired per iteration where reported — **not met** (met by 2 of 7, 4 not measured): `ColdStart/ingest` 1.20× met; `ColdStart/payments` 1.50× not met;"},
+		{name: "the aim's paired row", out: mixed, want: "`ColdStart/fanout` 1.25× met"},
+		// The output of the benchmark before the pairing (testdata/README) renders as it did:
+		// init-ms hello 3.684, 3.784 → 3.734; ingest 5.008, 4.927 → 4.9675 / 3.734 = 1.33×;
+		// over sdkfloor-ingest (5.605, 5.482 → 5.5435) 0.896×; first-ms 7.57 / 4.8915 = 1.55×.
+		{name: "old output: the quotients", out: unpaired, want: "| `ColdStart/ingest` | 4.97 | 2 | 9.36 | 7.57 | 1,014 | 1.33× | 0.896× | 1.55× |"},
+		{name: "old output: said once for the table", out: unpaired, want: "Not paired: this run reported no per-iteration ratios (`init-x-hello`, `init-x-floor`, `first-x-hello`), so the ratios divide the medians of separate benchmarks, measured seconds apart."},
+		{name: "old output: the aim not called paired", out: unpaired, want: "each ≤ 1.3× `ColdStart/hello` in INIT — **not met** (met by 0 of 7): `ColdStart/ingest` 1.33× not met;"},
+		{name: "old output: no missing reference", out: unpaired, want: "was not measured in this run", not: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if strings.Contains(tc.out, tc.want) == tc.not {
+				t.Errorf("contains %q = %v, want %v\n%s", tc.want, !tc.not, !tc.not, tc.out)
+			}
+		})
 	}
 }
 

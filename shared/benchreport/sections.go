@@ -173,7 +173,14 @@ func coldStart() Section {
 			"clients a function builds at start-up, built the same way, with the SDK operations it calls linked, and " +
 			"nothing else (`shared/rie/testdata`): ingest's (SQS, S3, Secrets Manager), the processors' (SQS, DynamoDB, " +
 			"S3) and fanout's and deliverer's (SQS, DynamoDB). A function's INIT over its floor is Hookstack's own " +
-			"share; the floor over `hello` is what the SDK costs.",
+			"share; the floor over `hello` is what the SDK costs. The INIT and first-invocation ratios are paired: " +
+			"every iteration of a function's benchmark cold-starts `hello` and the function's floor too (a floor's " +
+			"pairs with `hello` only), back to back, in an order that rotates from one iteration to the next, and " +
+			"each ratio is the median of the per-iteration ratios (`init-x-hello`, `init-x-floor`, `first-x-hello`). " +
+			"On a shared machine the speed drifts over the seconds between two benchmarks by more than the " +
+			"differences measured here, so a quotient of medians taken at different moments wobbles; cold starts a " +
+			"few milliseconds apart see the same machine, and the rotation keeps any one of them from always " +
+			"going first. The INIT, first-invocation and warm columns are each binary's own medians.",
 		Rerun: "make build-amd64  # and the hello and sdkfloor-* bootstraps, as `make bench` does\n" +
 			"HOOKSTACK_LAMBDA_BIN=$PWD/.cache/lambda-amd64 HOOKSTACK_RIE=$PWD/.cache/tools/aws-lambda-rie \\\n" +
 			"  go test -run '^$' -bench ColdStart -count 6 ./shared/e2e/",
@@ -189,13 +196,13 @@ func coldStart() Section {
 			},
 			SizeFromFile: "MiB",
 			Ratios: []Ratio{
-				{Against: hello, Label: "INIT / hello"},
-				{PerRow: floorOf, Label: "INIT / SDK floor"},
-				{Against: hello, Unit: "first-ms", Label: "first / hello"},
+				{Against: hello, Paired: "init-x-hello", Label: "INIT / hello"},
+				{PerRow: floorOf, Paired: "init-x-floor", Label: "INIT / SDK floor"},
+				{Against: hello, Unit: "first-ms", Paired: "first-x-hello", Label: "first / hello"},
 				{Against: hello, Unit: "warm-µs", Label: "warm / hello"},
 				{Against: hello, Unit: "MiB", Label: "size / hello"},
 			},
-			Aims: []Aim{{Rows: functions, Against: hello, AtMost: aimInitOverHello, What: "INIT of every function vs hello-world", Source: aimSource}},
+			Aims: []Aim{{Rows: functions, Against: hello, Paired: "init-x-hello", AtMost: aimInitOverHello, What: "INIT of every function vs hello-world", Source: aimSource}},
 		}},
 	}
 }

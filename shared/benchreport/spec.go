@@ -74,6 +74,12 @@ type Ratio struct {
 	Unit   string // "" is the table's unit
 	Faster bool
 	Label  string // column header; "" derives "ratio to `Name`"
+	// Paired is the unit of a ratio the row's benchmark measured itself,
+	// row over reference within each of its iterations ("init-x-hello"):
+	// where the row reported it, the column shows its median in place of
+	// the quotient of two medians; elsewhere it falls back to that
+	// quotient. A paired unit is never shown as a column of its own.
+	Paired string
 }
 
 // Aim is a target from the issue, checked against the run's figures.
@@ -90,14 +96,18 @@ type Aim struct {
 	// What says in words what is compared ("ingest core vs the HMAC floor").
 	What   string
 	Source string // where the aim comes from ("issue 7")
+	// Paired is the unit of the row's own per-iteration ratio to Against,
+	// used where the row reported it (see Ratio.Paired).
+	Paired string
 }
 
 // AimResult is an aim checked for one benchmark.
 type AimResult struct {
 	Row      string
 	Ratio    float64 // row/against, or against/row for FasterBy
-	Measured bool    // both medians present
+	Measured bool    // both medians present, or the paired ratio
 	Met      bool
+	Paired   bool // Ratio is the median of the row's paired ratio
 }
 
 // Derived is a figure computed from three benchmarks of the run:
@@ -171,6 +181,30 @@ func (s *Set) Ratio(a, b Ref, unit string) (float64, bool) {
 	return x / y, true
 }
 
+// PairedRatio is row's ratio to against in unit: the median of row's own
+// per-iteration ratio (the unit paired, see Ratio.Paired) when it reported
+// a positive one, else the quotient of the two medians (Ratio). paired says
+// which; ok is false when neither is available.
+func (s *Set) PairedRatio(row, against Ref, unit, paired string) (x float64, isPaired, ok bool) {
+	if paired != "" {
+		if v, found := s.Median(row, paired); found && v > 0 {
+			return v, true, true
+		}
+	}
+	x, ok = s.Ratio(row, against, unit)
+	return x, false, ok
+}
+
+// fasterRatio is against over row ("× faster than"): the inverse of row's
+// paired ratio when it reported one, else the quotient of the medians.
+func (s *Set) fasterRatio(row, against Ref, unit, paired string) (x float64, isPaired, ok bool) {
+	if v, p, found := s.PairedRatio(row, against, unit, paired); found && p {
+		return 1 / v, true, true
+	}
+	x, ok = s.Ratio(against, row, unit)
+	return x, false, ok
+}
+
 // Check evaluates the aim for each of its rows in table t.
 func (a Aim) Check(s *Set, t Table) []AimResult {
 	unit := a.Unit
@@ -196,10 +230,10 @@ func (a Aim) Check(s *Set, t Table) []AimResult {
 		}
 		res := AimResult{Row: name}
 		if a.FasterBy > 0 {
-			res.Ratio, res.Measured = s.Ratio(against, row, unit)
+			res.Ratio, res.Paired, res.Measured = s.fasterRatio(row, against, unit, a.Paired)
 			res.Met = res.Measured && res.Ratio >= a.FasterBy
 		} else {
-			res.Ratio, res.Measured = s.Ratio(row, against, unit)
+			res.Ratio, res.Paired, res.Measured = s.PairedRatio(row, against, unit, a.Paired)
 			res.Met = res.Measured && res.Ratio <= a.AtMost
 		}
 		out = append(out, res)

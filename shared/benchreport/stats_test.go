@@ -252,3 +252,48 @@ func TestFormat(t *testing.T) {
 		})
 	}
 }
+
+func TestPairedRatio(t *testing.T) {
+	set := Group(mustParse(t, "pkg: example.com/m/shared/e2e\n"+
+		"BenchmarkHello 1 1 ns/op 4 init-ms\n"+
+		"BenchmarkFn 1 1 ns/op 6 init-ms 1.2 init-x-hello\n"+
+		"BenchmarkFn 1 1 ns/op 6 init-ms 1.4 init-x-hello\n"+
+		"BenchmarkOld 1 1 ns/op 5 init-ms\n"+
+		"BenchmarkZero 1 1 ns/op 5 init-ms 0 init-x-hello\n"+
+		"BenchmarkLone 1 1 ns/op 5 init-ms 1.1 init-x-hello\n"))
+	ref := func(n string) Ref { return Ref{Package: "shared/e2e", Name: n} }
+	for _, tc := range []struct {
+		name         string
+		row, against string
+		paired       string
+		want, faster float64
+		isPaired, ok bool
+	}{
+		{name: "median of the paired ratios", row: "Fn", against: "Hello", paired: "init-x-hello", want: 1.3, faster: 1 / 1.3, isPaired: true, ok: true},
+		{name: "no paired unit asked for", row: "Fn", against: "Hello", want: 1.5, faster: 4.0 / 6, ok: true},
+		{name: "not reported: the quotient of the medians", row: "Old", against: "Hello", paired: "init-x-hello", want: 1.25, faster: 0.8, ok: true},
+		{name: "a non-positive paired ratio is not used", row: "Zero", against: "Hello", paired: "init-x-hello", want: 1.25, faster: 0.8, ok: true},
+		{name: "paired needs no benchmark of the reference", row: "Lone", against: "Gone", paired: "init-x-hello", want: 1.1, faster: 1 / 1.1, isPaired: true, ok: true},
+		{name: "neither paired nor a reference", row: "Old", against: "Gone", paired: "init-x-hello"},
+		{name: "the row missing", row: "Gone", against: "Hello", paired: "init-x-hello"},
+		{name: "the reference itself", row: "Hello", against: "Hello", paired: "init-x-hello", want: 1, faster: 1, ok: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, isPaired, ok := set.PairedRatio(ref(tc.row), ref(tc.against), "init-ms", tc.paired)
+			if ok != tc.ok || isPaired != tc.isPaired || math.Abs(got-tc.want) > 1e-12 {
+				t.Errorf("PairedRatio = %v, %v, %v; want %v, %v, %v", got, isPaired, ok, tc.want, tc.isPaired, tc.ok)
+			}
+			got, isPaired, ok = set.fasterRatio(ref(tc.row), ref(tc.against), "init-ms", tc.paired)
+			if ok != tc.ok || isPaired != tc.isPaired || math.Abs(got-tc.faster) > 1e-12 {
+				t.Errorf("fasterRatio = %v, %v, %v; want %v, %v, %v", got, isPaired, ok, tc.faster, tc.isPaired, tc.ok)
+			}
+			aim := Aim{Rows: []string{tc.row}, Against: Ref{Name: tc.against}, AtMost: 1.3, Paired: tc.paired}
+			res := aim.Check(set, Table{Package: "shared/e2e", Unit: "init-ms"})
+			want := AimResult{Row: tc.row, Ratio: tc.want, Measured: tc.ok, Met: tc.ok && tc.want <= 1.3, Paired: tc.isPaired}
+			if len(res) != 1 || res[0].Row != want.Row || res[0].Measured != want.Measured || res[0].Met != want.Met ||
+				res[0].Paired != want.Paired || math.Abs(res[0].Ratio-want.Ratio) > 1e-12 {
+				t.Errorf("Check = %+v, want %+v", res, want)
+			}
+		})
+	}
+}

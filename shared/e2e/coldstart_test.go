@@ -1,7 +1,10 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -50,7 +53,19 @@ import (
 //     batch: their real path needs endpoints in the table and a receiver.
 //   - warm-µs: a warm no-op invocation (an empty batch, a 405 for ingest),
 //     mostly the emulator's own overhead;
-//   - MiB: the bootstrap's size.
+//   - MiB: the bootstrap's size;
+//   - init-x-hello, init-x-floor, first-x-hello: paired ratios. In every
+//     iteration of a function's sub-benchmark hello and the function's floor
+//     are cold-started too (a floor's sub-benchmark pairs with hello only),
+//     their emulators started together beforehand and the cold starts made
+//     back to back, in an order that rotates from one iteration to the next;
+//     each metric is the median over the iterations of that iteration's
+//     ratio (the function's INIT over hello's, over its floor's; INIT plus
+//     the first invocation over hello's). On a shared machine the speed
+//     drifts over the seconds between two sub-benchmarks by more than the
+//     differences measured here, so dividing the medians of different
+//     sub-benchmarks is not a fair comparison; the paired cold starts, a few
+//     milliseconds apart, see the same machine.
 //
 // The functions start with a complete configuration, as the stack gives it
 // (the claim-check bucket included, so ingest and the processors build
@@ -118,47 +133,67 @@ func BenchmarkColdStart(b *testing.B) {
 		"ingest": `{"version":"2.0","rawPath":"/webhooks/none","requestContext":{"http":{"method":"GET","path":"/webhooks/none"}}}`,
 	}
 
+	firstPayload := func(fn string) []byte {
+		if p := first[fn]; p != nil {
+			return p
+		}
+		return []byte(warmOf(warmPayload, fn))
+	}
+
 	for _, fn := range []string{"hello", "sdkfloor-ingest", "sdkfloor-processor", "sdkfloor-notify",
 		"ingest", "payments", "inventory", "leads", "relay", "fanout", "deliverer"} {
 		b.Run(fn, func(b *testing.B) {
-			warm := warmPayload[fn]
-			if warm == "" {
-				warm = `{"Records":[]}`
-			}
-			cold := first[fn]
-			if cold == nil {
-				cold = []byte(warm)
-			}
+			warm := []byte(warmOf(warmPayload, fn))
+			parts := coldStartParticipants(fn)
+			var running []*rie.Function
+			b.Cleanup(func() {
+				for _, f := range running {
+					f.Stop()
+				}
+			})
 			var inits, firsts []time.Duration
+			var initXHello, initXFloor, firstXHello []float64
 			var warmTotal time.Duration
 			warmN := 0
-			for b.Loop() {
-				f := rie.StartBuilt(b, fn, env)
-				out, err := f.Invoke(b.Context(), cold)
-				if err != nil && !strings.Contains(err.Error(), "405") {
-					b.Fatalf("first invoke: %v\n%s", err, f.Logs())
-				}
-				if strings.Contains(string(out), `"batchItemFailures":[{`) || strings.Contains(string(out), `"statusCode":5`) {
-					b.Fatalf("first invoke failed: %s\n%s", out, f.Logs())
-				}
-				d, err := f.InitDuration()
-				if err != nil {
-					b.Fatal(err)
-				}
-				coldDur, err := f.FirstReportDuration()
-				if err != nil {
-					b.Fatal(err)
-				}
-				inits, firsts = append(inits, d), append(firsts, coldDur)
-				for range 20 {
-					start := time.Now()
-					if _, err := f.Invoke(b.Context(), []byte(warm)); err != nil && !strings.Contains(err.Error(), "405") {
+			for i := 0; b.Loop(); i++ {
+				var fs []*rie.Function
+				var got map[string]coldSample
+				for attempt := 1; ; attempt++ {
+					var err error
+					fs, err = startAll(b.Context(), parts, env)
+					running = fs
+					if err == nil {
+						got, err = coldStarts(b.Context(), parts, fs, rotation(len(parts), i), firstPayload)
+					}
+					if err == nil {
+						break
+					}
+					stopAll(fs)
+					running = nil
+					if !errors.Is(err, errPortClash) || attempt == 3 {
 						b.Fatal(err)
+					}
+				}
+				f := fs[len(fs)-1] // parts ends with fn
+				for range coldStartWarmInvokes {
+					start := time.Now()
+					if _, err := f.Invoke(b.Context(), warm); err != nil && !strings.Contains(err.Error(), "405") {
+						b.Fatalf("warm invoke: %v\n%s", err, f.Logs())
 					}
 					warmTotal += time.Since(start)
 					warmN++
 				}
-				f.Stop()
+				stopAll(fs)
+				running = nil
+				self := got[fn]
+				inits, firsts = append(inits, self.init), append(firsts, self.first)
+				if h, ok := got["hello"]; ok && fn != "hello" {
+					initXHello = append(initXHello, durRatio(self.init, h.init))
+					firstXHello = append(firstXHello, durRatio(self.first, h.first))
+				}
+				if fl := coldStartFloor[fn]; fl != "" {
+					initXFloor = append(initXFloor, durRatio(self.init, got[fl].init))
+				}
 			}
 			if st, err := os.Stat(filepath.Join(os.Getenv(rie.EnvLambdaBin), fn, "bootstrap")); err == nil {
 				b.ReportMetric(float64(st.Size())/(1<<20), "MiB")
@@ -166,21 +201,182 @@ func BenchmarkColdStart(b *testing.B) {
 			b.ReportMetric(medianMs(inits), "init-ms")
 			b.ReportMetric(medianMs(firsts), "first-ms")
 			b.ReportMetric(float64(warmTotal.Microseconds())/float64(warmN), "warm-µs")
+			if len(initXHello) > 0 {
+				b.ReportMetric(median(initXHello), "init-x-hello")
+				b.ReportMetric(median(firstXHello), "first-x-hello")
+			}
+			if len(initXFloor) > 0 {
+				b.ReportMetric(median(initXFloor), "init-x-floor")
+			}
 		})
 	}
 }
 
-func medianMs(ds []time.Duration) float64 {
-	if len(ds) == 0 {
+// coldStartWarmInvokes is the number of warm invocations after each cold
+// start of the measured function (the references get none).
+const coldStartWarmInvokes = 10
+
+// coldStartFloor is each function's SDK floor: hello plus the SDK clients
+// (and operations) it uses. benchreport pairs the same functions.
+var coldStartFloor = map[string]string{
+	"ingest": "sdkfloor-ingest", "payments": "sdkfloor-processor", "inventory": "sdkfloor-processor",
+	"leads": "sdkfloor-processor", "relay": "sdkfloor-processor", "fanout": "sdkfloor-notify", "deliverer": "sdkfloor-notify",
+}
+
+// coldStartParticipants are the binaries cold-started in each iteration of
+// fn's sub-benchmark: hello, fn's floor when it has one, and fn last.
+// hello's own sub-benchmark starts only hello; a floor's pairs with hello.
+func coldStartParticipants(fn string) []string {
+	if fn == "hello" {
+		return []string{"hello"}
+	}
+	if fl := coldStartFloor[fn]; fl != "" {
+		return []string{"hello", fl, fn}
+	}
+	return []string{"hello", fn}
+}
+
+// rotation is the order in which iteration i cold-starts n binaries: it
+// begins one further each iteration (0 1 2, 1 2 0, 2 0 1, ...), so that no
+// binary is always the first (or last) to start after the emulators.
+func rotation(n, i int) []int {
+	out := make([]int, n)
+	for k := range out {
+		out[k] = (i + k) % n
+	}
+	return out
+}
+
+func warmOf(payloads map[string]string, fn string) string {
+	if p := payloads[fn]; p != "" {
+		return p
+	}
+	return `{"Records":[]}`
+}
+
+// startAll starts the emulators of fns at once. An emulator starts its
+// function only on the first invocation, so this is not yet a cold start:
+// it keeps the emulators' own start-up (tens of milliseconds each) out of
+// the gap between the paired cold starts that follow. rie picks each
+// emulator's ports by asking for a free one and closing it, so two emulators
+// started at once may be given the same port: the loser exits, and its
+// start or first invocation fails with errPortClash.
+func startAll(ctx context.Context, fns []string, env []string) ([]*rie.Function, error) {
+	out := make([]*rie.Function, len(fns))
+	errs := make([]error, len(fns))
+	var wg sync.WaitGroup
+	for i, fn := range fns {
+		wg.Go(func() {
+			out[i], errs[i] = rie.Start(ctx, rie.Options{
+				Emulator:  os.Getenv(rie.EnvEmulator),
+				Bootstrap: filepath.Join(os.Getenv(rie.EnvLambdaBin), fn, "bootstrap"),
+				Env:       env,
+			})
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			err = fmt.Errorf("start %s: %w", fns[i], err)
+			if strings.Contains(err.Error(), addrInUse) {
+				err = fmt.Errorf("%w: %w", errPortClash, err)
+			}
+			return out, err
+		}
+	}
+	return out, nil
+}
+
+// errPortClash is an emulator that could not listen on the port rie chose
+// for it: another emulator of the same iteration was given it too.
+var errPortClash = errors.New("emulator port taken")
+
+const addrInUse = "address already in use"
+
+func stopAll(fs []*rie.Function) {
+	var wg sync.WaitGroup
+	for _, f := range fs {
+		if f != nil {
+			wg.Go(f.Stop)
+		}
+	}
+	wg.Wait()
+}
+
+// coldSample is one cold start: INIT, and INIT plus the first invocation.
+type coldSample struct{ init, first time.Duration }
+
+// coldStarts cold-starts fns[k] for each k of order, back to back: the
+// first invocation of each (so that its emulator starts the function), then
+// its INIT and first REPORT read from the emulator's log.
+func coldStarts(ctx context.Context, fns []string, fs []*rie.Function, order []int, payload func(string) []byte) (map[string]coldSample, error) {
+	// A clashing emulator exits within milliseconds of its start: look for
+	// it before any invocation, which could otherwise reach the emulator
+	// that holds the port and start the wrong function.
+	for i, f := range fs {
+		if strings.Contains(f.Logs(), addrInUse) {
+			return nil, fmt.Errorf("%w: %s:\n%s", errPortClash, fns[i], f.Logs())
+		}
+	}
+	got := map[string]coldSample{}
+	for _, k := range order {
+		fn, f := fns[k], fs[k]
+		fail := func(format string, args ...any) (map[string]coldSample, error) {
+			err := fmt.Errorf("%s: "+format+"\n%s", append(append([]any{fn}, args...), f.Logs())...)
+			if strings.Contains(f.Logs(), addrInUse) {
+				err = fmt.Errorf("%w: %w", errPortClash, err)
+			}
+			return nil, err
+		}
+		out, err := f.Invoke(ctx, payload(fn))
+		if err != nil && !strings.Contains(err.Error(), "405") {
+			return fail("first invoke: %v", err)
+		}
+		if strings.Contains(string(out), `"batchItemFailures":[{`) || strings.Contains(string(out), `"statusCode":5`) {
+			return fail("first invoke failed: %s", out)
+		}
+		if strings.Contains(f.Logs(), addrInUse) {
+			return fail("port clash")
+		}
+		d, err := f.InitDuration()
+		if err != nil {
+			return fail("%v", err)
+		}
+		first, err := f.FirstReportDuration()
+		if err != nil {
+			return fail("%v", err)
+		}
+		got[fn] = coldSample{init: d, first: first}
+	}
+	return got, nil
+}
+
+func durRatio(a, b time.Duration) float64 {
+	if b <= 0 {
 		return 0
 	}
-	s := slices.Clone(ds)
+	return float64(a) / float64(b)
+}
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
 	slices.Sort(s)
 	m := s[len(s)/2]
 	if len(s)%2 == 0 {
 		m = (s[len(s)/2-1] + m) / 2
 	}
-	return float64(m.Microseconds()) / 1000
+	return m
+}
+
+func medianMs(ds []time.Duration) float64 {
+	ms := make([]float64, len(ds))
+	for i, d := range ds {
+		ms[i] = float64(d.Microseconds()) / 1000
+	}
+	return median(ms)
 }
 
 // signedWebhook is an API Gateway HTTP API (v2) event carrying the sample
