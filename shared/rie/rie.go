@@ -38,13 +38,30 @@ type Options struct {
 }
 
 // Start launches the emulator with the bootstrap on a free loopback port and
-// waits until it accepts connections.
+// waits until it accepts connections. A free port is found by binding and
+// releasing it, so another process may take it before the emulator binds
+// it: an emulator that exits with "address already in use" is started
+// again on other ports (three tries).
 func Start(ctx context.Context, o Options) (*Function, error) {
 	for _, p := range []string{o.Emulator, o.Bootstrap} {
 		if _, err := os.Stat(p); err != nil {
 			return nil, fmt.Errorf("rie: %w", err)
 		}
 	}
+	var err error
+	for try := 0; try < 3; try++ {
+		var f *Function
+		if f, err = start(ctx, o); err == nil || !errors.Is(err, errPortTaken) {
+			return f, err
+		}
+	}
+	return nil, err
+}
+
+// errPortTaken: the emulator could not bind a port chosen for it.
+var errPortTaken = errors.New("rie: port taken before the emulator bound it")
+
+func start(ctx context.Context, o Options) (*Function, error) {
 	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
@@ -72,7 +89,9 @@ func Start(ctx context.Context, o Options) (*Function, error) {
 		return nil, fmt.Errorf("rie: start: %w", err)
 	}
 	go func() { _ = f.cmd.Wait(); close(f.done) }()
-	deadline := time.Now().Add(10 * time.Second)
+	// Poll often at first: the emulator usually listens within a few
+	// milliseconds, and every cold start of the benchmarks waits for it.
+	deadline, wait := time.Now().Add(10*time.Second), time.Millisecond
 	for {
 		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
 		if err == nil {
@@ -81,6 +100,9 @@ func Start(ctx context.Context, o Options) (*Function, error) {
 		}
 		select {
 		case <-f.done:
+			if strings.Contains(f.Logs(), "address already in use") {
+				return nil, fmt.Errorf("%w: %s", errPortTaken, f.Logs())
+			}
 			return nil, fmt.Errorf("rie: emulator exited: %s", f.Logs())
 		case <-ctx.Done():
 			f.Stop()
@@ -91,7 +113,8 @@ func Start(ctx context.Context, o Options) (*Function, error) {
 			f.Stop()
 			return nil, fmt.Errorf("rie: emulator did not listen on %s: %s", addr, f.Logs())
 		}
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(wait)
+		wait = min(2*wait, 50*time.Millisecond)
 	}
 }
 
