@@ -204,20 +204,34 @@ var Variants = []Variant{
 		}
 		in.DelivererWrites = dense(in.DelivererWrites)
 	}},
-	{"DynamoDB provisioned capacity at 70% average utilisation (-c tableCapacity=provisioned; steady traffic)", func(in *Inputs) {
-		in.Prices.DynamoPerWRU = in.Prices.DynamoProvisionedPerWCUHour / 3600 / provisionedUtilisation
-		in.Prices.DynamoPerRRU = in.Prices.DynamoProvisionedPerRCUHour / 3600 / provisionedUtilisation
+	{"DynamoDB provisioned capacity at 70% average utilisation (-c tableCapacity=provisioned; steady traffic)", provisioned},
+	{"Lambda platform log lines off (-c lambdaSystemLogLevel=WARN: no START/END/REPORT)", noPlatformLogs},
+	{"replay archive off (HOOKSTACK_ARCHIVE_TTL=0)", noArchive},
+	{"all three switches above (provisioned capacity, platform log lines off, archive off)", func(in *Inputs) {
+		provisioned(in)
+		noPlatformLogs(in)
+		noArchive(in)
 	}},
-	{"Lambda platform log lines off (-c lambdaSystemLogLevel=WARN: no START/END/REPORT)", func(in *Inputs) { in.PlatformLogBytes = 0 }},
-	{"replay archive off (HOOKSTACK_ARCHIVE_TTL=0)", func(in *Inputs) {
-		for i := range in.Mix {
-			var ws []Write
-			for _, w := range in.Mix[i].Writes {
-				if w.Kind != "archive" && w.Kind != "archive-event" {
-					ws = append(ws, w)
-				}
+}
+
+// provisioned prices the table on provisioned capacity (steady traffic).
+func provisioned(in *Inputs) {
+	in.Prices.DynamoPerWRU = in.Prices.DynamoProvisionedPerWCUHour / 3600 / provisionedUtilisation
+	in.Prices.DynamoPerRRU = in.Prices.DynamoProvisionedPerRCUHour / 3600 / provisionedUtilisation
+}
+
+// noPlatformLogs drops Lambda's START/END/REPORT lines.
+func noPlatformLogs(in *Inputs) { in.PlatformLogBytes = 0 }
+
+// noArchive drops the replay archive's writes.
+func noArchive(in *Inputs) {
+	for i := range in.Mix {
+		var ws []Write
+		for _, w := range in.Mix[i].Writes {
+			if w.Kind != "archive" && w.Kind != "archive-event" {
+				ws = append(ws, w)
 			}
-			in.Mix[i].Writes = ws
 		}
-	}},
+		in.Mix[i].Writes = ws
+	}
 }
