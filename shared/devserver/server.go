@@ -5,7 +5,6 @@ package devserver
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -13,12 +12,11 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/oklog/ulid/v2"
-
 	"github.com/hookstack/hookstack/shared/envelope"
 	"github.com/hookstack/hookstack/shared/eventlog"
 	"github.com/hookstack/hookstack/shared/ingest"
 	"github.com/hookstack/hookstack/shared/store"
+	"github.com/hookstack/hookstack/shared/ulidgen"
 )
 
 // Server routes the dev server's requests.
@@ -125,7 +123,7 @@ func (rec Recorder) Observe(ctx context.Context, o ingest.Outcome) {
 	switch {
 	case len(o.Envelopes) == 0 || o.Status >= 300:
 		e := base
-		e.ID = ulid.MustNew(ulid.Timestamp(o.ReceivedAt), rand.Reader).String()
+		e.ID = ulidgen.Make(o.ReceivedAt)
 		e.Status = eventlog.StatusRejected
 		if o.Status < 300 {
 			e.Status, e.Type = eventlog.StatusProcessed, "handshake"

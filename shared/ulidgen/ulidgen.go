@@ -1,10 +1,11 @@
 // Package ulidgen makes ULIDs (https://github.com/ulid/spec): 26 characters
 // of Crockford's base32 holding a 48-bit millisecond timestamp and 80 random
-// bits, so that they sort by time. Ingest's envelope ids and notify's
-// endpoint ids are ULIDs made here.
+// bits, so that they sort by time. Every ULID of the project is made here:
+// ingest's envelope ids, notify's endpoint ids, the local queue's message
+// ids and the dev server's event-log ids.
 //
-// It makes the same ids as github.com/oklog/ulid/v2 (which tools and tests
-// still use to parse them) without that package's initialisation — a seeded
+// It makes the same ids as github.com/oklog/ulid/v2 (its tests check so)
+// without that package's initialisation — a seeded
 // math/rand source for its default entropy and database/sql/driver — which
 // every Lambda bootstrap paid at each cold start.
 package ulidgen
@@ -12,6 +13,7 @@ package ulidgen
 import (
 	"crypto/rand"
 	"encoding/binary"
+	"strings"
 	"sync"
 	"time"
 )
@@ -107,4 +109,23 @@ func encode(ms uint64, hi uint16, lo uint64) string {
 		h >>= 5
 	}
 	return string(out[:])
+}
+
+// Valid reports whether id is a ULID: 26 characters of the alphabet in
+// either case (Crockford's base32 is case-insensitive), the first at most
+// '7' (a 128-bit value).
+func Valid(id string) bool {
+	if len(id) != 26 || id[0] > '7' {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if 'a' <= c && c <= 'z' {
+			c -= 'a' - 'A'
+		}
+		if strings.IndexByte(alphabet, c) < 0 {
+			return false
+		}
+	}
+	return true
 }

@@ -171,3 +171,18 @@ func TestMonotonicConcurrent(t *testing.T) {
 		}
 	}
 }
+
+// TestValid agrees with oklog/ulid's ParseStrict.
+func TestValid(t *testing.T) {
+	for _, id := range []string{
+		Make(time.Now()), "00000000000000000000000000", "7ZZZZZZZZZZZZZZZZZZZZZZZZZ",
+		"8ZZZZZZZZZZZZZZZZZZZZZZZZZ", "01ARZ3NDEKTSV4RRFFQ69G5FAV", "01arz3ndektsv4rrffq69g5fav",
+		"01ARZ3NDEKTSV4RRFFQ69G5FA", "01ARZ3NDEKTSV4RRFFQ69G5FAVX", "01ARZ3NDEKTSV4RRFFQ69G5FAI",
+		"01ARZ3NDEKTSV4RRFFQ69G5FAU", "", "01ARZ3NDEKTSV4RRFFQ69G5F\x00V",
+	} {
+		_, err := ulid.ParseStrict(id)
+		if got, want := Valid(id), err == nil; got != want {
+			t.Errorf("Valid(%q) = %v, ParseStrict says %v (%v)", id, got, want, err)
+		}
+	}
+}

@@ -24,11 +24,11 @@ import (
 	"sync"
 	"time"
 
-	"github.com/oklog/ulid/v2"
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/hookstack/hookstack/shared/queue"
 	"github.com/hookstack/hookstack/shared/queue/internal/limits"
+	"github.com/hookstack/hookstack/shared/ulidgen"
 )
 
 // Defaults applied by Open.
@@ -301,12 +301,15 @@ func (r *record) message() queue.Message {
 	}
 }
 
+// ids makes the message ids: ULIDs, increasing within a process.
+var ids ulidgen.Monotonic
+
 // Send enqueues m.
 // newRecord is the stored form of an outgoing message sent at now: a copy
 // of its body and attributes (the caller keeps its buffers).
 func newRecord(m queue.Outgoing, now time.Time) *record {
 	r := &record{
-		ID:        ulid.Make().String(),
+		ID:        ids.Make(time.Now()),
 		Body:      bytes.Clone(m.Body),
 		SentAt:    now.UnixNano(),
 		VisibleAt: now.Add(m.Delay).UnixNano(),
@@ -545,7 +548,7 @@ func parseReceipt(h string) (string, bool) {
 	if !ok || len(nonce) != 24 {
 		return "", false
 	}
-	if _, err := ulid.ParseStrict(id); err != nil {
+	if !ulidgen.Valid(id) {
 		return "", false
 	}
 	if _, err := hex.DecodeString(nonce); err != nil {
