@@ -263,7 +263,9 @@ func (c *Config) Validate() error {
 	if !(c.ThrottleBurst >= 1) || c.ThrottleBurst > math.MaxInt32 || c.ThrottleBurst != math.Trunc(c.ThrottleBurst) {
 		errs = append(errs, fmt.Errorf("throttleBurst %v: must be a whole number >= 1", c.ThrottleBurst))
 	}
-	if _, err := c.RetryDelays(); err != nil {
+	if delays, err := c.RetryDelays(); err != nil {
+		errs = append(errs, err)
+	} else if err := checkRetryTotal(c.RetrySchedule, delays); err != nil {
 		errs = append(errs, err)
 	}
 	if _, ok := retentionDays[c.LogRetentionDays]; !ok {
@@ -331,6 +333,30 @@ func (c Config) RetryDelays() ([]time.Duration, error) {
 		out = append(out, d)
 	}
 	return out, nil
+}
+
+// RetryJitter is the deliverer's spread on every retry delay (±20%,
+// shared/notify schedule.go Jitter): a delay may last up to 1+RetryJitter
+// times its step.
+const RetryJitter = 0.2
+
+// checkRetryTotal refuses a schedule whose delays, each stretched by the
+// jitter, add up to more than the deliveries queue keeps a message
+// (DeliveriesRetention): SQS would delete a delivery before its last
+// attempt, with no DLQ entry and no log of the loss. A delivery's age
+// counts from its first send, and each retry waits on the same message.
+func checkRetryTotal(schedule string, delays []time.Duration) error {
+	var total time.Duration
+	for _, d := range delays {
+		total += d
+	}
+	worst := time.Duration(float64(total) * (1 + RetryJitter))
+	if worst > DeliveriesRetention {
+		return fmt.Errorf("retrySchedule %q: the delays add up to %s, up to %s with the ±%d%% jitter, more than the deliveries queue keeps a message (%s): deliveries would expire before their last attempt; shorten the schedule to at most %s in total",
+			schedule, total, worst.Round(time.Second), int(RetryJitter*100), DeliveriesRetention,
+			time.Duration(float64(DeliveriesRetention)/(1+RetryJitter)).Truncate(time.Second))
+	}
+	return nil
 }
 
 // DeliveryAttempts is how many times the deliverer tries a delivery: the

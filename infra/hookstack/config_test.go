@@ -6,6 +6,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/hookstack/hookstack/shared/notify"
 )
 
 func ctxGetter(m map[string]any) func(string) any {
@@ -216,5 +219,54 @@ func FuzzConfigFromContext(f *testing.F) {
 		if c.DeliveryAttempts() < 2 {
 			t.Fatalf("accepted a schedule with no retries: %q", c.RetrySchedule)
 		}
+		delays, _ := c.RetryDelays()
+		var total time.Duration
+		for _, d := range delays {
+			total += d
+		}
+		if float64(total)*(1+RetryJitter) > float64(DeliveriesRetention) {
+			t.Fatalf("accepted schedule %q outlasts the deliveries queue's retention with jitter", c.RetrySchedule)
+		}
 	})
+}
+
+// TestRetryScheduleTotal: a schedule whose delays, stretched by the ±20%
+// jitter, add up to more than the deliveries queue keeps a message is
+// refused at synth; one that fits exactly is accepted.
+func TestRetryScheduleTotal(t *testing.T) {
+	if RetryJitter != notify.Jitter {
+		t.Fatalf("RetryJitter %v, the deliverer's jitter is %v", RetryJitter, notify.Jitter)
+	}
+	twelves := func(n int) string { return strings.TrimSuffix(strings.Repeat("12h,", n), ",") }
+	// 14 days / 1.2 = 280 h = 23 × 12 h + 4 h.
+	tests := []struct {
+		name     string
+		schedule string
+		ok       bool
+	}{
+		{"default", DefaultRetrySchedule, true},
+		{"23 × 12h", twelves(23), true},
+		{"exactly the retention with jitter", twelves(23) + ",4h", true},
+		{"one second over", twelves(23) + ",4h1s", false},
+		{"24 × 12h", twelves(24), false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ConfigFromContext(ctxGetter(map[string]any{"retrySchedule": tc.schedule}))
+			if tc.ok {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			if !errors.Is(err, ErrInvalidConfig) {
+				t.Fatalf("err %v, want ErrInvalidConfig", err)
+			}
+			for _, want := range []string{"retrySchedule", "jitter", "deliveries queue keeps a message (336h0m0s)", "at most 280h0m0s"} {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q does not mention %q", err, want)
+				}
+			}
+		})
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
@@ -46,6 +47,15 @@ const (
 	// Api5xxAlarmPercent: the share of API requests answered 5xx.
 	Api5xxAlarmPercent = 1
 )
+
+// DLQAlarmDescription is the text of queue's DLQ alarm: the CLI commands
+// that list and redrive its dead messages in this stack. --stack is
+// explicit: without it the CLI targets the local dev server.
+func DLQAlarmDescription(queueName, stackName string) string {
+	return fmt.Sprintf("Messages in the %s DLQ (%s): inspect them with `hookstack dlq list --queue %s --stack %s` "+
+		"(each has a reason), fix the cause, then `hookstack dlq redrive --queue %s --stack %s`.",
+		queueName, queue.DLQ(queueName), queueName, stackName, queueName, stackName)
+}
 
 // MonitoringProps configure NewMonitoring.
 type MonitoringProps struct {
@@ -101,10 +111,10 @@ func NewMonitoring(scope constructs.Construct, id *string, props *MonitoringProp
 	minute, fiveMinutes := duration(time.Minute), duration(5*time.Minute)
 	qs := props.Queues.ByName
 
+	stackName := *awscdk.Stack_Of(this).StackName()
 	for _, name := range envelope.AllQueues {
 		dlq := queue.DLQ(name)
-		alarm(title(dlq)+"Messages",
-			fmt.Sprintf("Messages in the %s DLQ: inspect them with `hookstack dlq list %s`, fix the cause, then `hookstack dlq redrive %s`.", name, dlq, dlq),
+		alarm(title(dlq)+"Messages", DLQAlarmDescription(name, stackName),
 			qs[dlq].MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Period: minute, Statistic: jsii.String("Maximum")}),
 			1, awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD)
 	}

@@ -2,7 +2,6 @@ package hookstack
 
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
@@ -30,17 +29,6 @@ func grantClaimBodies(fn awslambda.Function, bucket awss3.IBucket, action string
 		Reason: jsii.String("Claim-check objects have generated keys under bodies/, so the object ARN needs a " +
 			"wildcard after the prefix; the action is the single " + action + "."),
 		AppliesTo: &[]any{"Resource::<" + logicalID(bucket) + ".Arn>/" + ClaimBodyPrefix + "*"},
-	}}, jsii.Bool(true))
-}
-
-// suppressTableIndexes accepts the index/* resource that Table.Grant*Data
-// adds so the function can query the table's GSI (gsi1).
-func suppressTableIndexes(fn awslambda.Function, table awsdynamodb.ITable) {
-	cdknag.NagSuppressions_AddResourceSuppressions(fn.Role(), &[]*cdknag.NagPackSuppression{{
-		Id: jsii.String("AwsSolutions-IAM5"),
-		Reason: jsii.String("Table.Grant*Data grants the table and its indexes (" + TableGSI + ") as <table>/index/*; " +
-			"the table has only that one GSI, so the wildcard adds no access."),
-		AppliesTo: &[]any{"Resource::<" + logicalID(table) + ".Arn>/index/*"},
 	}}, jsii.Bool(true))
 }
 

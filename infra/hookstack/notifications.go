@@ -5,6 +5,7 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
@@ -17,6 +18,9 @@ type NotificationsProps struct {
 	Config *Config
 	Queues *Queues
 	Table  awsdynamodb.ITable
+	// Bucket holds claim-checked bodies, which the deliverer reads for raw
+	// forwards too large for a queue message.
+	Bucket awss3.IBucket
 }
 
 // Notifications is the outbound side: fan-out and delivery.
@@ -27,9 +31,10 @@ type Notifications struct {
 }
 
 // NewNotifications creates fanout (notifications -> one delivery per
-// matching endpoint) and deliverer (signs and POSTs, retries on the retry
-// schedule by changing the message's visibility, dead-letters after the
-// last attempt).
+// matching endpoint; lists the endpoints) and deliverer (signs and POSTs,
+// retries on the retry schedule by changing the message's visibility,
+// dead-letters after the last attempt; reads endpoints and claim-checked
+// bodies, writes the delivery log). Table access: TableAccess.
 func NewNotifications(scope constructs.Construct, id *string, props *NotificationsProps) *Notifications {
 	this := constructs.NewConstruct(scope, id)
 	qs := props.Queues.ByName
@@ -41,11 +46,11 @@ func NewNotifications(scope constructs.Construct, id *string, props *Notificatio
 	consume(fanout, qs[notifications], "fanout")
 	qs[queue.DLQ(notifications)].GrantSendMessages(fanout)
 	qs[deliveries].GrantSendMessages(fanout)
-	props.Table.GrantReadData(fanout)
-	suppressTableIndexes(fanout, props.Table)
+	grantTable(fanout, props.Table, "fanout")
 
 	delivererEnv := map[string]*string{
 		EnvTable:         props.Table.TableName(),
+		EnvClaimBucket:   props.Bucket.BucketName(),
 		EnvRetrySchedule: jsii.String(props.Config.RetrySchedule),
 	}
 	if len(props.Config.OutboundAllowCidrs) > 0 {
@@ -56,8 +61,8 @@ func NewNotifications(scope constructs.Construct, id *string, props *Notificatio
 	consume(deliverer, qs[deliveries], "deliverer")
 	qs[deliveries].GrantSendMessages(deliverer)
 	qs[queue.DLQ(deliveries)].GrantSendMessages(deliverer)
-	props.Table.GrantReadWriteData(deliverer)
-	suppressTableIndexes(deliverer, props.Table)
+	grantTable(deliverer, props.Table, "deliverer")
+	grantClaimReads(deliverer, props.Bucket)
 
 	return &Notifications{Construct: this, Fanout: fanout, Deliverer: deliverer}
 }

@@ -33,8 +33,8 @@ type Processing struct {
 
 // NewProcessing creates payments, inventory, leads and relay: each consumes
 // its queue (and may dead-letter a poison message into its DLQ at once),
-// reads claim-check bodies, reads and writes the table and emits to the
-// notifications queue.
+// reads claim-check bodies, reads and writes its own records in the table
+// (TableAccess) and emits to the notifications queue.
 func NewProcessing(scope constructs.Construct, id *string, props *ProcessingProps) *Processing {
 	this := constructs.NewConstruct(scope, id)
 	qs := props.Queues.ByName
@@ -55,9 +55,8 @@ func NewProcessing(scope constructs.Construct, id *string, props *ProcessingProp
 		consume(fn, qs[name], name)
 		qs[queue.DLQ(name)].GrantSendMessages(fn)
 		qs[envelope.QueueNotifications].GrantSendMessages(fn)
-		grantClaimBodies(fn, props.Bucket, "s3:GetObject")
-		props.Table.GrantReadWriteData(fn)
-		suppressTableIndexes(fn, props.Table)
+		grantClaimReads(fn, props.Bucket)
+		grantTable(fn, props.Table, name)
 		fns[name] = fn
 	}
 	return &Processing{Construct: this, Functions: fns}

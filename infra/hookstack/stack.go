@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -27,6 +28,8 @@ type HookstackStack struct {
 	Processing    *Processing
 	Notifications *Notifications
 	Monitoring    *Monitoring
+	// OperatorPolicy grants what the hookstack CLI needs with --stack.
+	OperatorPolicy awsiam.ManagedPolicy
 	// Functions by name (every entry of Functions).
 	Functions map[string]awslambda.Function
 }
@@ -48,6 +51,7 @@ const (
 	OutputDomainTarget     = "CustomDomainTarget"
 	OutputExecuteApiUrl    = "ExecuteApiUrl"
 	OutputProvidersEnabled = "Providers"
+	OutputOperatorPolicy   = "OperatorPolicyArn"
 )
 
 // NewHookstackStack validates the config and the function assets, then
@@ -80,7 +84,7 @@ func NewHookstackStack(scope constructs.Construct, id *string, props *HookstackS
 		Config: &cfg, Queues: s.Queues, Table: s.Storage.Table, Bucket: s.Storage.Bucket,
 	})
 	s.Notifications = NewNotifications(stack, jsii.String("Notifications"), &NotificationsProps{
-		Config: &cfg, Queues: s.Queues, Table: s.Storage.Table,
+		Config: &cfg, Queues: s.Queues, Table: s.Storage.Table, Bucket: s.Storage.Bucket,
 	})
 	s.Functions = map[string]awslambda.Function{
 		"ingest": s.Ingest.Function, "fanout": s.Notifications.Fanout, "deliverer": s.Notifications.Deliverer,
@@ -91,6 +95,7 @@ func NewHookstackStack(scope constructs.Construct, id *string, props *HookstackS
 	s.Monitoring = NewMonitoring(stack, jsii.String("Monitoring"), &MonitoringProps{
 		Config: &cfg, Queues: s.Queues, Functions: s.Functions, Api: s.Ingest.Api,
 	})
+	s.OperatorPolicy = s.newOperatorPolicy()
 	s.addOutputs()
 	return s, nil
 }
@@ -126,6 +131,8 @@ func (s *HookstackStack) addOutputs() {
 		s.output(OutputLogGroup+title(name), "Log group of the "+name+" function (hookstack tail --stack reads it)",
 			s.Functions[name].LogGroup().LogGroupName())
 	}
+	s.output(OutputOperatorPolicy, "Managed policy to attach to an operator's user or role for the hookstack CLI's --stack commands",
+		s.OperatorPolicy.ManagedPolicyArn())
 	s.output(OutputAlarmTopicArn, "SNS topic the alarms notify", s.Monitoring.Topic.TopicArn())
 	s.output(OutputDashboardUrl, "CloudWatch dashboard", jsii.String(fmt.Sprintf(
 		"https://%s.console.aws.amazon.com/cloudwatch/home?region=%s#dashboards:name=%s",

@@ -38,6 +38,7 @@ func TestResourceCounts(t *testing.T) {
 			"AWS::CloudWatch::Dashboard":                  1,
 			"AWS::Logs::LogGroup":                         8, // 7 functions + API access logs
 			"AWS::IAM::Role":                              7,
+			"AWS::IAM::ManagedPolicy":                     1, // OperatorPolicy
 			"Custom::S3AutoDeleteObjects":                 0,
 			"AWS::ApplicationAutoScaling::ScalableTarget": 0,
 		}},
@@ -123,7 +124,7 @@ func TestFunctionEnvironment(t *testing.T) {
 	cases := map[string]want{
 		"ingest":    ingest,
 		"fanout":    queues(want{EnvTable: table}, "notifications", "notifications-dlq", "deliveries"),
-		"deliverer": queues(want{EnvTable: table, EnvRetrySchedule: DefaultRetrySchedule}, "deliveries", "deliveries-dlq"),
+		"deliverer": queues(want{EnvTable: table, EnvClaimBucket: bucket, EnvRetrySchedule: DefaultRetrySchedule}, "deliveries", "deliveries-dlq"),
 	}
 	for _, p := range Processors {
 		cases[p] = queues(want{EnvTable: table, EnvClaimBucket: bucket}, p, queue.DLQ(p), "notifications")
@@ -387,6 +388,25 @@ type statement struct {
 	effect    string
 	actions   []string
 	resources []string // flattened
+	condition any      // the Condition block as in the template
+}
+
+// parseStatements flattens a policy document's statements.
+func parseStatements(doc any) []statement {
+	var out []statement
+	for _, st := range get(doc, "Statement").([]any) {
+		stmt := statement{effect: fmt.Sprint(get(st, "Effect")), actions: strs(get(st, "Action")), condition: get(st, "Condition")}
+		res := get(st, "Resource")
+		if list, ok := res.([]any); ok {
+			for _, r := range list {
+				stmt.resources = append(stmt.resources, flatten(r))
+			}
+		} else {
+			stmt.resources = append(stmt.resources, flatten(res))
+		}
+		out = append(out, stmt)
+	}
+	return out
 }
 
 // roleStatements returns each function's IAM statements by function name.
@@ -400,18 +420,7 @@ func (s *synthesized) roleStatements(t *testing.T) map[string][]statement {
 		p := props(pol)
 		for _, role := range p["Roles"].([]any) {
 			fn := roleFn[refID(role)]
-			for _, st := range get(p, "PolicyDocument", "Statement").([]any) {
-				stmt := statement{effect: fmt.Sprint(get(st, "Effect")), actions: strs(get(st, "Action"))}
-				res := get(st, "Resource")
-				if list, ok := res.([]any); ok {
-					for _, r := range list {
-						stmt.resources = append(stmt.resources, flatten(r))
-					}
-				} else {
-					stmt.resources = append(stmt.resources, flatten(res))
-				}
-				out[fn] = append(out[fn], stmt)
-			}
+			out[fn] = append(out[fn], parseStatements(get(p, "PolicyDocument"))...)
 		}
 	}
 	return out
@@ -467,6 +476,7 @@ func TestIAMLeastPrivilege(t *testing.T) {
 		sort.Strings(out)
 		return out
 	}
+	claimReads := []string{"s3:GetObject", "s3:ListBucket"}
 	cases := []struct {
 		fn       string
 		services []string // action prefixes allowed
@@ -477,12 +487,12 @@ func TestIAMLeastPrivilege(t *testing.T) {
 	}{
 		{"ingest", []string{"logs", "sqs", "s3", "secretsmanager"},
 			q("payments", "payments-dlq", "inventory", "inventory-dlq", "leads", "leads-dlq", "relay", "relay-dlq"), nil, []string{"s3:PutObject"}, false},
-		{"payments", []string{"logs", "sqs", "s3", "dynamodb"}, q("payments-dlq", "notifications"), q("payments"), []string{"s3:GetObject"}, true},
-		{"inventory", []string{"logs", "sqs", "s3", "dynamodb"}, q("inventory-dlq", "notifications"), q("inventory"), []string{"s3:GetObject"}, true},
-		{"leads", []string{"logs", "sqs", "s3", "dynamodb"}, q("leads-dlq", "notifications"), q("leads"), []string{"s3:GetObject"}, true},
-		{"relay", []string{"logs", "sqs", "s3", "dynamodb"}, q("relay-dlq", "notifications"), q("relay"), []string{"s3:GetObject"}, true},
+		{"payments", []string{"logs", "sqs", "s3", "dynamodb"}, q("payments-dlq", "notifications"), q("payments"), claimReads, true},
+		{"inventory", []string{"logs", "sqs", "s3", "dynamodb"}, q("inventory-dlq", "notifications"), q("inventory"), claimReads, true},
+		{"leads", []string{"logs", "sqs", "s3", "dynamodb"}, q("leads-dlq", "notifications"), q("leads"), claimReads, true},
+		{"relay", []string{"logs", "sqs", "s3", "dynamodb"}, q("relay-dlq", "notifications"), q("relay"), claimReads, true},
 		{"fanout", []string{"logs", "sqs", "dynamodb"}, q("notifications-dlq", "deliveries"), q("notifications"), nil, false},
-		{"deliverer", []string{"logs", "sqs", "dynamodb"}, q("deliveries", "deliveries-dlq"), q("deliveries"), nil, true},
+		{"deliverer", []string{"logs", "sqs", "s3", "dynamodb"}, q("deliveries", "deliveries-dlq"), q("deliveries"), claimReads, true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.fn, func(t *testing.T) {
@@ -502,6 +512,9 @@ func TestIAMLeastPrivilege(t *testing.T) {
 						sendTo = append(sendTo, st.resources...)
 					case a == "sqs:ReceiveMessage":
 						consume = append(consume, st.resources...)
+					case a == "s3:ListBucket":
+						// Checked with its condition in TestClaimReads.
+						s3 = append(s3, a)
 					case svc == "s3":
 						s3 = append(s3, a)
 						for _, r := range st.resources {
@@ -516,6 +529,7 @@ func TestIAMLeastPrivilege(t *testing.T) {
 			}
 			sort.Strings(sendTo)
 			sort.Strings(consume)
+			sort.Strings(s3)
 			if !slices.Equal(sendTo, tc.sendTo) {
 				t.Errorf("sends to %v, want %v", sendTo, tc.sendTo)
 			}
@@ -699,7 +713,10 @@ func TestOutputs(t *testing.T) {
 	if got := value("DashboardUrl"); !strings.Contains(got, "#dashboards:name=<") {
 		t.Errorf("DashboardUrl = %s", got)
 	}
-	if n := len(outputs); n != 4+2*len(Providers)+12+7+7+3 {
+	if got := value(OutputOperatorPolicy); got != "<"+logicalID(s.stack.OperatorPolicy)+">" {
+		t.Errorf("%s = %s, want the operator policy", OutputOperatorPolicy, got)
+	}
+	if n := len(outputs); n != 4+2*len(Providers)+12+7+7+4 {
 		t.Errorf("%d outputs", n)
 	}
 }
