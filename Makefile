@@ -55,9 +55,13 @@ test: tools build-amd64 ## install what is needed, start the emulators once, run
 	  HOOKSTACK_LAMBDA_BIN=$(CACHE)/lambda-amd64 HOOKSTACK_RIE=$(RIE) \
 	  .ci/with-emulators go test -count=1 -parallel 8 -timeout 20m ./...
 
+# make dev DEV_ARGS='--addr 127.0.0.1:9090' passes flags to hookstack dev (see `hookstack dev --help`); it needs
+# only Go: the embedded backend uses no Node tool. The binary runs directly so Ctrl-C ends it cleanly.
+DEV_ARGS ?=
 .PHONY: dev
-dev: deps ## run the whole pipeline locally (hookstack dev) on the embedded backend
-	go run ./cmd/hookstack dev
+dev: ## run the whole pipeline locally (hookstack dev) on the embedded backend; flags in DEV_ARGS
+	go build -o $(CACHE)/bin/hookstack ./cmd/hookstack
+	exec $(CACHE)/bin/hookstack dev $(DEV_ARGS)
 
 .PHONY: fuzz
 fuzz: ## run every fuzz target for FUZZTIME (default 10s) each
