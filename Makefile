@@ -78,7 +78,7 @@ BENCH_REPORT = go run ./shared/benchreport/cmd/benchreport -in $(CACHE)/bench.tx
 
 .PHONY: bench
 bench: tools build-amd64 ## run every benchmark (emulators, built bootstraps) and write BENCHMARKS.md from the figures
-	@for p in hello sdkfloor-ingest sdkfloor-processor sdkfloor-notify; do \
+	@for p in hello sdkfloor-ingest sdkfloor-processor sdkfloor-notify sdkfloor-deliverer; do \
 	  GOOS=linux GOARCH=amd64 go build -tags $(BUILD_TAGS) -trimpath -ldflags='$(LDFLAGS)' -o $(CACHE)/lambda-amd64/$$p/bootstrap ./shared/rie/testdata/$$p; \
 	done
 	@printf '%s\n' "make bench BENCH_COUNT=$(BENCH_COUNT) BENCH_PKGS='$(BENCH_PKGS)'" \

@@ -2,8 +2,9 @@
 // queue, one attempt per message (Standard Webhooks signed HTTP, Slack,
 // Mailchimp) through the SSRF guard, retries by message visibility on the
 // retry schedule, the DLQ with the reason after the last attempt, every
-// attempt in the delivery log. See shared/notify (DeliverHandler) and
-// shared/notify/notifystore (wiring).
+// attempt in the delivery log; a raw forward too large for a queue message
+// gets its data from the claim-check body in S3 (HOOKSTACK_CLAIM_BUCKET).
+// See shared/notify (DeliverHandler) and shared/notify/notifystore (wiring).
 package main
 
 import (
@@ -13,12 +14,13 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
+	"github.com/hookstack/hookstack/shared/awsbackend"
 	"github.com/hookstack/hookstack/shared/notify/notifystore"
 )
 
 func main() {
 	log := lambdacontext.NewLogger()
-	h, err := notifystore.DelivererFromEnv(context.Background(), os.Getenv, log)
+	h, err := notifystore.DelivererFromEnv(context.Background(), os.Getenv, log, awsbackend.ClaimReader)
 	if err != nil {
 		log.Error("deliverer start-up failed", "error", err.Error())
 		os.Exit(1)

@@ -19,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookstack/hookstack/shared/blob/s3blob"
+	"github.com/hookstack/hookstack/shared/blob/s3blob/s3test"
 	"github.com/hookstack/hookstack/shared/domain"
 	"github.com/hookstack/hookstack/shared/envelope"
 	"github.com/hookstack/hookstack/shared/notify"
@@ -88,6 +90,8 @@ type pipeline struct {
 	q         *sqsq.Queue
 	endpoints *notifystore.Endpoints
 	log       *notifystore.DeliveryLog
+	blobs     *s3blob.Store // the claim-check bucket the deliverer reads
+	bucket    string
 	run       *runner.Runner
 	fanout    runner.Source
 	deliver   runner.Source
@@ -95,7 +99,8 @@ type pipeline struct {
 
 func newPipeline(t *testing.T) *pipeline {
 	t.Helper()
-	sqsEndpoint, dynamoEndpoint := sqstest.Endpoint(t), dynamotest.Endpoint(t)
+	sqsEndpoint, dynamoEndpoint, s3Endpoint := sqstest.Endpoint(t), dynamotest.Endpoint(t), s3test.Endpoint(t)
+	s3Client, bucket := s3test.Bucket(t, s3Endpoint)
 	names := []string{envelope.QueueNotifications, envelope.QueueDeliveries}
 	// maxReceiveCount above the schedule's 3 attempts: the deliverer, not
 	// the queue, decides when a delivery is dead.
@@ -106,6 +111,7 @@ func newPipeline(t *testing.T) *pipeline {
 	env := []string{
 		"AWS_REGION=us-east-1", "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test",
 		"AWS_ENDPOINT_URL_SQS=" + sqsEndpoint, "AWS_ENDPOINT_URL_DYNAMODB=" + dynamoEndpoint,
+		"AWS_ENDPOINT_URL_S3=" + s3Endpoint, "HOOKSTACK_CLAIM_BUCKET=" + bucket,
 		"HOOKSTACK_TABLE=" + table,
 		"HOOKSTACK_RETRY_SCHEDULE=1s,2s",
 		"HOOKSTACK_DELIVERY_TIMEOUT=5s",
@@ -123,6 +129,8 @@ func newPipeline(t *testing.T) *pipeline {
 		q:         q,
 		endpoints: notifystore.NewEndpoints(st, &notify.Guard{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}}),
 		log:       notifystore.NewDeliveryLog(st),
+		blobs:     s3blob.New(s3Client, bucket),
+		bucket:    bucket,
 		run: &runner.Runner{Queue: q, OnResult: func(r runner.Result) {
 			// A retry is a batch item failure; a function error never is fine.
 			if errors.Is(r.Err, runner.ErrFunction) {
@@ -188,6 +196,11 @@ func TestPipelineUnderRIE(t *testing.T) {
 		t.Fatal(err)
 	}
 	epFailing, err := p.endpoints.Add(ctx, notify.Endpoint{Type: notify.TypeHTTP, URL: failing.URL + "/hooks", Events: []string{"inventory.*"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rawSink := newSink(t, 0)
+	epRaw, err := p.endpoints.Add(ctx, notify.Endpoint{Type: notify.TypeHTTP, URL: rawSink.URL + "/hooks", Events: []string{"github.*"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -333,4 +346,58 @@ func TestPipelineUnderRIE(t *testing.T) {
 			t.Errorf("retry record without a next attempt time: %+v", attempts[3])
 		}
 	})
+	// A raw forward too large for a queue message reaches the fan-out
+	// without data and with data_ref (shared/process); the deliverer reads
+	// the body from the claim-check bucket and sends the data a small
+	// forward would have carried. A body that is gone is dead-lettered
+	// with the reason.
+	t.Run("large raw forward: data from the claim-check body", func(t *testing.T) {
+		body := []byte(`{"ref":"refs/heads/main","commits":[{"id":"c1","message":"fix <things> & more"}],"pad":"` + strings.Repeat("x", 4096) + `"}`)
+		ref, err := p.blobs.Put(ctx, "bodies/github/01JRIEBIGPUSH0000000000000", body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev := domain.Raw("github", "d-rie-big", "push", time.Now().Add(-time.Second), nil)
+		p.notifyRef(t, ev, ref)
+		p.drain(t, p.fanout)
+		p.pollUntil(t, p.deliver, 20*time.Second, "large forward delivered", func() bool { return rawSink.delivered() >= 1 })
+		var payload struct {
+			Type string          `json:"type"`
+			Data json.RawMessage `json:"data"`
+		}
+		r := rawSink.receipts()[0]
+		want, _ := json.Marshal(json.RawMessage(body))
+		if err := json.Unmarshal(r.body, &payload); err != nil || payload.Type != "github.push" || string(payload.Data) != string(want) {
+			t.Fatalf("payload %.200s (%v): want the body as data", r.body, err)
+		}
+
+		gone := domain.Raw("github", "d-rie-gone", "push", time.Now().Add(-time.Second), nil)
+		p.notifyRef(t, gone, "s3://"+p.bucket+"/bodies/github/none")
+		p.drain(t, p.fanout)
+		p.drain(t, p.deliver)
+		dead, err := p.q.Receive(ctx, queue.DLQ(envelope.QueueDeliveries), 10, 30*time.Second, 2*time.Second)
+		if err != nil || len(dead) != 1 {
+			t.Fatalf("deliveries DLQ: %d messages, %v; want the delivery without its body", len(dead), err)
+		}
+		if a := dead[0].Attributes; !strings.HasPrefix(a[queue.AttrReason], notify.ReasonDataMissing) || a[notify.AttrEndpointID] != epRaw.ID {
+			t.Fatalf("dead-letter attributes %v", a)
+		}
+		if n := len(rawSink.receipts()); n != 1 {
+			t.Fatalf("raw sink received %d requests, want 1", n)
+		}
+	})
+}
+
+// notifyRef sends ev as the processors send a raw forward too large for a
+// queue message: without data, with the data_ref attribute.
+func (p *pipeline) notifyRef(t *testing.T, ev domain.Event, ref string) {
+	t.Helper()
+	ev.Data = nil
+	body, err := json.Marshal(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.q.Send(t.Context(), envelope.QueueNotifications, queue.Outgoing{Body: body, Attributes: map[string]string{notify.AttrDataRef: ref}}); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -4,7 +4,7 @@
 // point the SDK at emulators. The ingest function's wiring (Secrets Manager,
 // the verifiers) is in awsbackend/awsingest, so that the other functions do
 // not link it; the SDK configuration itself is in awsbackend/awsconfig, so
-// that functions with no claim-check bodies (fanout, deliverer) link no S3.
+// that a function with no claim-check bodies (fanout) links no S3.
 package awsbackend
 
 import (
@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/hookstack/hookstack/shared/awsbackend/awsconfig"
+	"github.com/hookstack/hookstack/shared/blob"
 	"github.com/hookstack/hookstack/shared/blob/s3blob"
 	"github.com/hookstack/hookstack/shared/queue"
 	"github.com/hookstack/hookstack/shared/queue/sqsq"
@@ -36,6 +37,17 @@ func Queues(cfg aws.Config, getenv func(string) string, names []string) (*sqsq.Q
 		return nil, err
 	}
 	return sqsq.New(sqs.NewFromConfig(cfg), urls), nil
+}
+
+// ClaimReader is Blobs as the deliverer reads claim-check bodies
+// (notifystore.ClaimReader): nil, not a nil *s3blob.Store, when
+// HOOKSTACK_CLAIM_BUCKET is not set. The deliverer only reads (GetObject on
+// bodies/*).
+func ClaimReader(cfg aws.Config, getenv func(string) string) blob.Store {
+	if b := Blobs(cfg, getenv); b != nil {
+		return b
+	}
+	return nil
 }
 
 // Blobs builds the claim-check store on HOOKSTACK_CLAIM_BUCKET, or returns

@@ -10,8 +10,10 @@ import (
 // TestFunctionsLinkOnlyTheirServices checks which AWS SDK service clients
 // each Lambda bootstrap links (built as the Makefile builds them): every
 // service a binary links costs its package initialisation at every cold
-// start, used or not. Only ingest links Secrets Manager, only ingest and
-// the processors (claim-check bodies) link S3, ingest links no DynamoDB.
+// start, used or not. Only ingest links Secrets Manager; ingest, the
+// processors and the deliverer (claim-check bodies: the deliverer reads a
+// large raw forward's) link S3, the fan-out does not; ingest links no
+// DynamoDB.
 // None links the packages in notLinked, whose initialisation is paid at
 // every cold start for nothing a function needs.
 func TestFunctionsLinkOnlyTheirServices(t *testing.T) {
@@ -33,7 +35,7 @@ func TestFunctionsLinkOnlyTheirServices(t *testing.T) {
 		{"leads", []string{"dynamodb", "s3", "sqs"}},
 		{"relay", []string{"dynamodb", "s3", "sqs"}},
 		{"fanout", []string{"dynamodb", "sqs"}},
-		{"deliverer", []string{"dynamodb", "sqs"}},
+		{"deliverer", []string{"dynamodb", "s3", "sqs"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.function, func(t *testing.T) {

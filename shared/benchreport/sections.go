@@ -145,7 +145,7 @@ var coldStartFunctions = []struct{ floor, fn string }{
 	{"sdkfloor-ingest", "ingest"},
 	{"sdkfloor-processor", "payments"}, {"sdkfloor-processor", "inventory"},
 	{"sdkfloor-processor", "leads"}, {"sdkfloor-processor", "relay"},
-	{"sdkfloor-notify", "fanout"}, {"sdkfloor-notify", "deliverer"},
+	{"sdkfloor-notify", "fanout"}, {"sdkfloor-deliverer", "deliverer"},
 }
 
 func coldStart() Section {
@@ -172,7 +172,8 @@ func coldStart() Section {
 			"`hello`, is an aws-lambda-go function that does nothing else. Each `sdkfloor-*` is `hello` plus the AWS SDK " +
 			"clients a function builds at start-up, built the same way, with the SDK operations it calls linked, and " +
 			"nothing else (`shared/rie/testdata`): ingest's (SQS, S3, Secrets Manager), the processors' (SQS, DynamoDB, " +
-			"S3) and fanout's and deliverer's (SQS, DynamoDB). A function's INIT over its floor is Hookstack's own " +
+			"S3), fanout's (SQS, DynamoDB) and the deliverer's (SQS, DynamoDB, S3: it reads the claim-checked bodies of large " +
+			"raw forwards). A function's INIT over its floor is Hookstack's own " +
 			"share; the floor over `hello` is what the SDK costs. The INIT and first-invocation ratios are paired: " +
 			"every iteration of a function's benchmark cold-starts `hello` and the function's floor too (a floor's " +
 			"pairs with `hello` only), back to back, in an order that rotates from one iteration to the next, and " +

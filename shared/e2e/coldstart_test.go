@@ -32,8 +32,9 @@ import (
 // BenchmarkColdStart measures each built bootstrap under the Runtime
 // Interface Emulator, beside the smallest aws-lambda-go function (hello,
 // built from shared/rie/testdata/hello by `make bench`) and each function's
-// SDK floor (sdkfloor-ingest, sdkfloor-processor, sdkfloor-notify, built
-// from shared/rie/testdata by `make bench`): hello plus the AWS SDK clients
+// SDK floor (sdkfloor-ingest, sdkfloor-processor, sdkfloor-notify for the
+// fan-out, sdkfloor-deliverer, built from shared/rie/testdata by `make
+// bench`): hello plus the AWS SDK clients
 // the function builds, built the same way, and nothing else — so that a
 // function's INIT splits into what the SDK costs and what is Hookstack's:
 //
@@ -140,7 +141,7 @@ func BenchmarkColdStart(b *testing.B) {
 		return []byte(warmOf(warmPayload, fn))
 	}
 
-	for _, fn := range []string{"hello", "sdkfloor-ingest", "sdkfloor-processor", "sdkfloor-notify",
+	for _, fn := range []string{"hello", "sdkfloor-ingest", "sdkfloor-processor", "sdkfloor-notify", "sdkfloor-deliverer",
 		"ingest", "payments", "inventory", "leads", "relay", "fanout", "deliverer"} {
 		b.Run(fn, func(b *testing.B) {
 			warm := []byte(warmOf(warmPayload, fn))
@@ -220,7 +221,7 @@ const coldStartWarmInvokes = 10
 // (and operations) it uses. benchreport pairs the same functions.
 var coldStartFloor = map[string]string{
 	"ingest": "sdkfloor-ingest", "payments": "sdkfloor-processor", "inventory": "sdkfloor-processor",
-	"leads": "sdkfloor-processor", "relay": "sdkfloor-processor", "fanout": "sdkfloor-notify", "deliverer": "sdkfloor-notify",
+	"leads": "sdkfloor-processor", "relay": "sdkfloor-processor", "fanout": "sdkfloor-notify", "deliverer": "sdkfloor-deliverer",
 }
 
 // coldStartParticipants are the binaries cold-started in each iteration of

@@ -200,12 +200,16 @@ func (dl *Deliverer) Attempt(ctx context.Context, d Delivery, ep Endpoint) Resul
 		err  error
 		skip string
 	)
-	switch ep.Type {
-	case TypeHTTP:
+	// An endpoint stored before https was required for its type is
+	// refused here too: its credential is never sent in clear text.
+	err = CheckTransport(ep.Type, ep.URL)
+	switch {
+	case err != nil:
+	case ep.Type == TypeHTTP:
 		out, err = dl.httpRequest(d, ep)
-	case TypeSlack:
+	case ep.Type == TypeSlack:
 		out, err = slackRequest(d.Event, ep)
-	case TypeMailchimp:
+	case ep.Type == TypeMailchimp:
 		out, skip, err = mailchimpRequest(d.Event, ep)
 	default:
 		err = fmt.Errorf("%w: type %q", ErrInvalidEndpoint, ep.Type)

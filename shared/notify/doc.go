@@ -27,6 +27,24 @@
 //     failure after the last step of the schedule (reason "retries exhausted").
 //     The delivery goes to the deliveries DLQ with the reason.
 //
+// # Endpoint views
+//
+// The fan-out and the deliverer each cache the endpoint list (EndpointCache),
+// read in AWS from an eventually consistent index, so the deliverer's view
+// may be older than the fan-out's. A delivery is dropped (endpoint removed,
+// disabled or no longer subscribed) only after a consistent read of its
+// endpoint (EndpointConfirmer) agrees; otherwise it is sent with what that
+// read found.
+//
+// # Large raw forwards
+//
+// A raw forward whose notification would exceed the SQS message limit is sent
+// without data and with the data_ref attribute (AttrDataRef): the
+// claim-check reference of the inbound body. The fan-out copies it into each
+// delivery (Delivery.DataRef); the deliverer reads the body (BlobGetter) and
+// builds the data with RawData, byte for byte what a forward that fitted
+// carries. A body that is gone is a permanent failure (ReasonDataMissing).
+//
 // # Attempt numbers
 //
 // The attempt number of a delivery is the SQS receive count of its message

@@ -136,6 +136,9 @@ func (e Endpoint) Validate(guard *Guard) error {
 	if err := ValidateURL(e.URL, guard); err != nil {
 		return err
 	}
+	if err := CheckTransport(e.Type, e.URL); err != nil {
+		return err
+	}
 	if len(e.Events) == 0 {
 		return fmt.Errorf("%w: no event patterns (use \"*\" for every event)", ErrInvalidEndpoint)
 	}
@@ -217,6 +220,38 @@ func ValidateURL(raw string, guard *Guard) error {
 		}
 	}
 	return nil
+}
+
+// ErrPlaintext: a slack or mailchimp endpoint URL that is not https. Their
+// requests carry a credential (the Slack webhook URL's token, the Mailchimp
+// API key as Basic auth) that must not travel in clear text.
+var ErrPlaintext = fmt.Errorf("%w: plain http would send the endpoint's credential in clear text: use https", ErrInvalidURL)
+
+// CheckTransport checks that an endpoint of type typ may be called at raw
+// without exposing a credential: slack and mailchimp endpoints need https
+// (ErrPlaintext), except to a loopback host (127.0.0.0/8, ::1, localhost),
+// whose traffic never leaves the machine (`hookstack dev` sinks, tests).
+// http endpoints may use either scheme: they carry no credential, only
+// signatures.
+func CheckTransport(typ, raw string) error {
+	if typ != TypeSlack && typ != TypeMailchimp {
+		return nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalidURL, err)
+	}
+	if strings.EqualFold(u.Scheme, "https") {
+		return nil
+	}
+	host := strings.ToLower(strings.TrimSuffix(u.Hostname(), "."))
+	if a, err := netip.ParseAddr(host); err == nil && a.Unmap().IsLoopback() {
+		return nil
+	}
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return nil
+	}
+	return fmt.Errorf("%s endpoint: %w", typ, ErrPlaintext)
 }
 
 func parsePort(p string) (int, bool) {

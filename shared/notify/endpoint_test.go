@@ -1,12 +1,17 @@
 package notify
 
 import (
+	"context"
 	"encoding/base64"
 	"errors"
+	"io"
+	"net/http"
 	"net/netip"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hookstack/hookstack/shared/domain"
 )
 
 func TestNewSecret(t *testing.T) {
@@ -151,5 +156,85 @@ func TestRedacted(t *testing.T) {
 	}
 	if ep.Secrets[0] != secret {
 		t.Error("Redacted modified the original")
+	}
+}
+
+// Slack and Mailchimp requests carry a credential (the webhook URL's token,
+// the API key as Basic auth): their endpoints need https, except to a
+// loopback host (local sinks); http endpoints may use plain http.
+func TestEndpointTransport(t *testing.T) {
+	dev := &Guard{AllowLoopback: true}
+	allow10 := &Guard{Allow: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}
+	tests := []struct {
+		name      string
+		typ, url  string
+		guard     *Guard
+		plaintext bool // want ErrPlaintext
+	}{
+		{"slack https", TypeSlack, "https://hooks.slack.com/services/T0/B0/x", nil, false},
+		{"slack http", TypeSlack, "http://hooks.slack.com/services/T0/B0/x", nil, true},
+		{"slack HTTP upper case", TypeSlack, "HTTP://hooks.slack.com/services/T0/B0/x", nil, true},
+		{"mailchimp https", TypeMailchimp, "https://us21.api.mailchimp.com", nil, false},
+		{"mailchimp http", TypeMailchimp, "http://us21.api.mailchimp.com", nil, true},
+		{"mailchimp http to an allowed private address", TypeMailchimp, "http://10.1.2.3:8080", allow10, true},
+		{"slack http to a name that looks loopback", TypeSlack, "http://127.0.0.1.nip.io/x", nil, true},
+		{"http endpoint may use http", TypeHTTP, "http://hooks.example.com/x", nil, false},
+		{"slack http to loopback (local sink)", TypeSlack, "http://127.0.0.1:9/services/T0/B0/x", dev, false},
+		{"mailchimp http to localhost", TypeMailchimp, "http://localhost:9", dev, false},
+		{"slack http to ::1", TypeSlack, "http://[::1]:9/x", dev, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ep := Endpoint{ID: "ep_1", Type: tt.typ, URL: tt.url, Events: []string{"*"}, Enabled: true,
+				Secrets: []string{NewSecret()}, Mailchimp: MailchimpSettings{ListID: "abc123", APIKey: "key-us21"}}
+			err := ep.Validate(tt.guard)
+			if tt.plaintext {
+				if !errors.Is(err, ErrPlaintext) || !errors.Is(err, ErrInvalidEndpoint) {
+					t.Fatalf("Validate = %v, want ErrPlaintext", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Validate = %v, want nil", err)
+			}
+		})
+	}
+}
+
+// roundTripFunc is an http.RoundTripper from a function (no network).
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// An endpoint stored before https was required (http:// to a public host)
+// is refused at delivery time: the API key or webhook token is never sent.
+func TestAttemptRefusesPlaintextCredentials(t *testing.T) {
+	lead := domain.New("lead.created", "lead:a@b.c", "hubspot", "evt_1", fixedNow, map[string]string{"email": "a@b.c"})
+	tests := []struct {
+		name, typ, url string
+		wantSent       bool
+	}{
+		{"mailchimp http", TypeMailchimp, "http://us21.api.mailchimp.com", false},
+		{"slack http", TypeSlack, "http://hooks.slack.com/services/T0/B0/x", false},
+		{"mailchimp https", TypeMailchimp, "https://us21.api.mailchimp.com", true},
+		{"slack https", TypeSlack, "https://hooks.slack.com/services/T0/B0/x", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var sent []*http.Request
+			dl := &Deliverer{Client: &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+				sent = append(sent, r)
+				return &http.Response{StatusCode: 200, Body: io.NopCloser(strings.NewReader("ok")), Header: http.Header{}, Request: r}, nil
+			})}, Rand: func() float64 { return 0.5 }}
+			ep := Endpoint{ID: "ep_1", Type: tt.typ, URL: tt.url, Events: []string{"*"}, Enabled: true,
+				Mailchimp: MailchimpSettings{ListID: "abc123", APIKey: "key-us21"}}
+			res := dl.Attempt(context.Background(), delivery(lead, ep, 1), ep)
+			if got := len(sent) > 0; got != tt.wantSent {
+				t.Fatalf("sent %v (result %+v), want %v", got, res, tt.wantSent)
+			}
+			if !tt.wantSent && (res.Outcome != Permanent || !strings.Contains(res.Error, "https")) {
+				t.Errorf("result %+v, want a permanent failure naming https", res)
+			}
+		})
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base32"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -26,6 +27,11 @@ type Delivery struct {
 	Attempt int `json:"-"`
 	// FirstAttemptAt is when the fan-out created the delivery.
 	FirstAttemptAt time.Time `json:"first_attempt_at,omitzero"`
+	// DataRef is the claim-check reference of the inbound body of a raw
+	// forward too large for a queue message: the processors sent it
+	// without data (AttrDataRef), and the deliverer reads the body and
+	// builds the data from it (RawData) before sending. Empty otherwise.
+	DataRef string `json:"data_ref,omitempty"`
 }
 
 var idEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
@@ -69,9 +75,23 @@ type EndpointLookup interface {
 	Endpoint(ctx context.Context, id string) (Endpoint, error)
 }
 
+// EndpointConfirmer reads one endpoint afresh, bypassing any cache, with a
+// consistent read where the store has one: what the deliverer consults
+// before it drops a delivery because its cached view says the endpoint is
+// gone, disabled or not subscribed (ErrEndpointNotFound when there is none).
+type EndpointConfirmer interface {
+	ConfirmEndpoint(ctx context.Context, id string) (Endpoint, error)
+}
+
 // EndpointCache caches an EndpointSource for a TTL. It serves both the list
 // (EndpointSource) and lookups by id (EndpointLookup). Errors are not cached;
 // a failed refresh returns the error (the message is retried by its queue).
+//
+// The list may lag behind the store: it is read from an eventually
+// consistent index (DynamoDB's gsi1) and kept for the TTL, and the fan-out
+// and the deliverer each keep their own. ConfirmEndpoint reads one endpoint
+// from the source itself (the store's consistent GetItem when the source is
+// an EndpointLookup) and puts what it read into the cache.
 type EndpointCache struct {
 	src EndpointSource
 	ttl time.Duration
@@ -90,8 +110,9 @@ func CachedEndpoints(src EndpointSource, ttl time.Duration) *EndpointCache {
 }
 
 var (
-	_ EndpointSource = (*EndpointCache)(nil)
-	_ EndpointLookup = (*EndpointCache)(nil)
+	_ EndpointSource    = (*EndpointCache)(nil)
+	_ EndpointLookup    = (*EndpointCache)(nil)
+	_ EndpointConfirmer = (*EndpointCache)(nil)
 )
 
 func (c *EndpointCache) now() time.Time {
@@ -147,4 +168,57 @@ func (c *EndpointCache) Invalidate() {
 	c.mu.Lock()
 	c.list, c.byID = nil, nil
 	c.mu.Unlock()
+}
+
+// ConfirmEndpoint reads endpoint id from the source, not the cache: with
+// the source's own Endpoint (a consistent read of that one endpoint) when
+// it is an EndpointLookup, else with a fresh list. The cache then holds
+// what was read (the endpoint replaced, added or forgotten), so the next
+// deliveries to it see the same until the list is next refreshed. Errors
+// other than ErrEndpointNotFound leave the cache as it was.
+func (c *EndpointCache) ConfirmEndpoint(ctx context.Context, id string) (Endpoint, error) {
+	lookup, ok := c.src.(EndpointLookup)
+	if !ok {
+		c.Invalidate()
+		return c.Endpoint(ctx, id)
+	}
+	ep, err := lookup.Endpoint(ctx, id)
+	found := err == nil
+	if err != nil && !errors.Is(err, ErrEndpointNotFound) {
+		return Endpoint{}, fmt.Errorf("confirm endpoint %q: %w", id, err)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.byID != nil {
+		c.patch(id, ep, found)
+	}
+	if !found {
+		return Endpoint{}, err
+	}
+	return ep, nil
+}
+
+// patch replaces (found) or removes endpoint id in the cached list and
+// index. The list is copied: callers may hold the previous one.
+func (c *EndpointCache) patch(id string, ep Endpoint, found bool) {
+	list := make([]Endpoint, 0, len(c.list)+1)
+	replaced := false
+	for _, e := range c.list {
+		if e.ID != id {
+			list = append(list, e)
+			continue
+		}
+		if found && !replaced {
+			list = append(list, ep)
+			replaced = true
+		}
+	}
+	if found && !replaced {
+		list = append(list, ep)
+	}
+	byID := make(map[string]Endpoint, len(list))
+	for _, e := range list {
+		byID[e.ID] = e
+	}
+	c.list, c.byID = list, byID
 }

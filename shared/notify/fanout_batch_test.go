@@ -78,7 +78,8 @@ func TestFanOutBatch(t *testing.T) {
 			notificationMsg(t, "n4", "payment.failed", "evt_4"), // ep_a, ep_b
 		}
 	}
-	evID := func(src, typ string) string { return domain.EventID(src, typ) }
+	// The id notificationMsg's event has (however domain derives it).
+	evID := func(src, typ string) string { return domain.New(typ, "test:1", "stripe", src, time.Time{}, nil).ID }
 	tests := []struct {
 		name       string
 		refuse     func(d Delivery) bool

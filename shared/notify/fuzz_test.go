@@ -1,11 +1,16 @@
 package notify
 
 import (
+	"encoding/json"
 	"net/netip"
 	"net/url"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
+
+	"github.com/hookstack/hookstack/shared/domain"
 )
 
 func FuzzParseSchedule(f *testing.F) {
@@ -127,6 +132,55 @@ func FuzzValidateURL(f *testing.F) {
 		}
 		if a, err := netip.ParseAddr(u.Hostname()); err == nil && (&Guard{}).Check(a) != nil {
 			t.Fatalf("%q accepted with a blocked literal address", raw)
+		}
+	})
+}
+
+// FuzzRawData: a claim-check body (any bytes a provider sent) becomes data
+// that is one valid JSON value, and the payload built from it is a valid,
+// SQS-safe JSON text (no U+FFFE, U+FFFF) carrying the same value.
+func FuzzRawData(f *testing.F) {
+	for _, s := range []struct{ provider, body string }{
+		{"github", `{"ref":"refs/heads/main"}`},
+		{"livechat", `{"action":"incoming_chat","secret_key":"s"}`},
+		{"livechat", `[1,2]`},
+		{"slack", "payload=%7B%7D&x=<1>"},
+		{"github", "{\"a\":\"\uFFFE\uFFFF\u2028\"}"},
+		{"github", "\xff\xfe not utf-8"},
+		{"github", ""},
+	} {
+		f.Add(s.provider, []byte(s.body))
+	}
+	f.Fuzz(func(t *testing.T, provider string, body []byte) {
+		data, err := RawData(provider, body)
+		if err != nil {
+			t.Fatalf("RawData: %v", err)
+		}
+		if data == nil {
+			return
+		}
+		if !json.Valid(data) {
+			t.Fatalf("data %q is not JSON", data)
+		}
+		p, err := Payload(Delivery{Event: domain.Event{Type: "x.y", Data: data}})
+		if err != nil {
+			t.Fatalf("payload: %v", err)
+		}
+		if !json.Valid(p) || !utf8.Valid(p) || strings.ContainsAny(string(p), "\uFFFE\uFFFF") {
+			t.Fatalf("payload %q is not SQS-safe JSON", p)
+		}
+		var a, b any
+		if !utf8.Valid(data) {
+			return // decoding replaces the invalid bytes: compare no further
+		}
+		if json.Unmarshal(data, &a) != nil {
+			t.Fatal("data does not decode")
+		}
+		var got struct {
+			Data json.RawMessage `json:"data"`
+		}
+		if err := json.Unmarshal(p, &got); err != nil || json.Unmarshal(got.Data, &b) != nil || !reflect.DeepEqual(a, b) {
+			t.Fatalf("payload data %q decodes unlike data %q", got.Data, data)
 		}
 	})
 }

@@ -42,7 +42,8 @@ func (e *BlockedError) Unwrap() error { return ErrBlockedAddress }
 // unique local (fc00::/7), site-local (fec0::/10), unspecified and "this
 // network" (0/8, ::), multicast (224/4, ff00::/8), reserved and broadcast
 // (240/4), IETF protocol (192.0.0/24), benchmarking (198.18/15), the
-// documentation ranges, and the IPv6 discard prefix (100::/64).
+// documentation ranges, the IPv6 discard prefix (100::/64) and the IETF
+// protocol assignments 2001::/23 (Teredo, benchmarking, ORCHID, ...).
 //
 // An IPv6 address that embeds an IPv4 address is judged by the embedded
 // address too: IPv4-mapped (::ffff:a.b.c.d), IPv4-compatible (::a.b.c.d),
@@ -89,6 +90,15 @@ var (
 		{netip.MustParsePrefix("198.51.100.0/24"), "documentation"},
 		{netip.MustParsePrefix("203.0.113.0/24"), "documentation"},
 		{netip.MustParsePrefix("2001:db8::/32"), "documentation"},
+		// IANA's IETF protocol assignments, 2001::/23, whole: Teredo
+		// (2001::/32, tunnels to IPv4 hosts behind NATs), benchmarking
+		// (2001:2::/48), ORCHID (2001:10::/28, 2001:20::/28), AMT, AS112,
+		// DRIP and a few anycast service addresses. Some are marked
+		// globally reachable, but none is where a webhook receiver lives,
+		// and carving them out would only widen what the guard must get
+		// right.
+		{netip.MustParsePrefix("2001::/32"), "Teredo"},
+		{netip.MustParsePrefix("2001::/23"), "IETF protocol assignment"},
 		{netip.MustParsePrefix("100::/64"), "discard"},
 		{netip.MustParsePrefix("64:ff9b:1::/48"), "local NAT64"},
 	}

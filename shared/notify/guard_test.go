@@ -64,6 +64,22 @@ func TestGuardCheck(t *testing.T) {
 		{"198.18.0.1", def, "reserved"},
 		{"192.0.2.1", def, "documentation"},
 		{"2001:db8::1", def, "documentation"},
+		// IETF protocol assignments, 2001::/23, refused whole.
+		{"2001::1", def, "Teredo"},
+		{"2001:0:4136:e378:8000:63bf:3fff:fdd2", def, "Teredo"}, // RFC 4380's example
+		{"2001:0:ffff:ffff:ffff:ffff:ffff:ffff", def, "Teredo"},
+		{"2001:1::1", def, "IETF protocol assignment"},                              // PCP anycast
+		{"2001:2::1", def, "IETF protocol assignment"},                              // benchmarking
+		{"2001:3::1", def, "IETF protocol assignment"},                              // AMT
+		{"2001:4:112::1", def, "IETF protocol assignment"},                          // AS112-v6
+		{"2001:10::1", def, "IETF protocol assignment"},                             // ORCHID (deprecated)
+		{"2001:20::1", def, "IETF protocol assignment"},                             // ORCHIDv2
+		{"2001:30::1", def, "IETF protocol assignment"},                             // DRIP
+		{"2001:1ff:ffff:ffff:ffff:ffff:ffff:ffff", def, "IETF protocol assignment"}, // last of the /23
+		{"2001::1", dev, "Teredo"},
+		{"2001:200::1", def, ""},                                                               // first address past the /23 (WIDE, Japan)
+		{"2001:4860:4860::8888", def, ""},                                                      // Google Public DNS
+		{"2001:2::1", &Guard{Allow: []netip.Prefix{netip.MustParsePrefix("2001:2::/48")}}, ""}, // the allowlist may open it
 		// IPv4-mapped, -compatible, -translated, NAT64 and 6to4 forms.
 		{"::ffff:127.0.0.1", def, "loopback"},
 		{"::ffff:127.0.0.1", dev, ""},

@@ -12,6 +12,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/hookstack/hookstack/shared/blob"
 	"github.com/hookstack/hookstack/shared/domain"
 	"github.com/hookstack/hookstack/shared/envelope"
 	"github.com/hookstack/hookstack/shared/metrics"
@@ -36,6 +37,11 @@ const (
 	LogFailed    = "failed"    // permanent failure or retries exhausted: dead-lettered
 	LogDropped   = "dropped"   // not attempted: endpoint disabled, removed or unsubscribed
 )
+
+// AttrDataRef is the attribute of a notification sent without its data
+// (a raw forward too large for a queue message): the claim-check reference
+// of the inbound body the data is built from (process.AttrDataRef).
+const AttrDataRef = "data_ref"
 
 // Message attributes set on dead-lettered deliveries (besides
 // queue.AttrReason).
@@ -79,6 +85,13 @@ type DeliveryLog interface {
 	// Delivered reports whether an attempt of the delivery was recorded with
 	// outcome LogDelivered.
 	Delivered(ctx context.Context, deliveryID string) (bool, error)
+}
+
+// BlobGetter reads a claim-check body by reference (blob.Store has it):
+// blob.ErrNotFound when it is gone, blob.ErrInvalidRef for a reference it
+// cannot read.
+type BlobGetter interface {
+	Get(ctx context.Context, ref string) ([]byte, error)
 }
 
 // EndpointDisabler marks an endpoint disabled with a reason.
@@ -165,10 +178,18 @@ func (h *FanOutHandler) deliveries(ctx context.Context, m queue.Message) ([]outg
 	if err != nil {
 		return nil, fmt.Errorf("fan out %s: %w", ev.ID, err)
 	}
+	// A raw forward too large for its message came without data, naming
+	// the inbound body instead: each delivery carries the reference and
+	// the deliverer reads it.
+	ref := ""
+	if len(ev.Data) == 0 {
+		ref = m.Attributes[AttrDataRef]
+	}
 	now := nowOr(h.Now)
 	var out []outgoingDelivery
 	for _, d := range FanOut(ev, endpoints) {
 		d.FirstAttemptAt = now.UTC()
+		d.DataRef = ref
 		body, err := marshalJSON(d)
 		if err != nil {
 			return nil, fmt.Errorf("fan out %s to %s: %w", ev.ID, d.EndpointID, err)
@@ -258,7 +279,11 @@ func (h *FanOutHandler) HandleSQS(ctx context.Context, ev events.SQSEvent) (even
 //
 //   - already delivered (DeliveryLog.Delivered): done, nothing sent;
 //   - endpoint removed, disabled or no longer subscribed: dropped (recorded,
-//     done, not dead-lettered);
+//     done, not dead-lettered), once a fresh read of the endpoint
+//     (EndpointConfirmer: a consistent read) agrees with the cached view;
+//   - a large raw forward (Delivery.DataRef): its data is built from the
+//     claim-check body first; a body that is gone is recorded as failed
+//     and dead-lettered (ReasonDataMissing);
 //   - Delivered: recorded, done;
 //   - Retry: recorded with the next attempt time, the message's visibility
 //     set to the delay (at most SQS's 12 h less what has elapsed since the
@@ -272,10 +297,17 @@ func (h *FanOutHandler) HandleSQS(ctx context.Context, ev events.SQSEvent) (even
 // documentation).
 type DeliverHandler struct {
 	Deliverer *Deliverer
+	// Endpoints finds a delivery's endpoint; when it is also an
+	// EndpointConfirmer (EndpointCache), a delivery is dropped only after
+	// ConfirmEndpoint agrees.
 	Endpoints EndpointLookup
 	Disabler  EndpointDisabler
 	Log       DeliveryLog
 	Queue     DeliveryQueue
+	// Blobs reads the claim-check bodies of large raw forwards
+	// (Delivery.DataRef); nil: such deliveries are dead-lettered
+	// (ReasonNoClaimStore).
+	Blobs BlobGetter
 	// Deliveries is the consumed queue; "" means envelope.QueueDeliveries.
 	Deliveries string
 	Now        func() time.Time
@@ -311,18 +343,22 @@ func (h *DeliverHandler) Handle(ctx context.Context, m queue.Message) error {
 	if done {
 		return nil
 	}
-	ep, err := h.Endpoints.Endpoint(ctx, d.EndpointID)
-	switch {
-	case errors.Is(err, ErrEndpointNotFound):
-		return h.drop(ctx, d, "endpoint removed")
-	case err != nil:
+	ep, why, err := h.endpoint(ctx, d)
+	if err != nil {
 		return fmt.Errorf("delivery %s: endpoint %s: %w", d.ID, d.EndpointID, err)
 	}
-	if !ep.Enabled {
-		return h.drop(ctx, d, "endpoint disabled: "+firstNonEmpty(ep.DisabledReason, "by an operator"))
+	if why != "" {
+		return h.drop(ctx, d, why)
 	}
-	if !ep.Matches(d.Event.Type) {
-		return h.drop(ctx, d, "endpoint no longer subscribed to "+d.Event.Type)
+	if d.DataRef != "" && len(d.Event.Data) == 0 {
+		data, reason, err := h.resolveData(ctx, d)
+		if err != nil {
+			return fmt.Errorf("delivery %s: %w", d.ID, err)
+		}
+		if reason != "" {
+			return h.fail(ctx, m, d, reason)
+		}
+		d.Event.Data = data
 	}
 
 	res := h.Deliverer.Attempt(ctx, d, ep)
@@ -402,6 +438,100 @@ func (h *DeliverHandler) Handle(ctx context.Context, m queue.Message) error {
 			deliveryMetrics(0, 1, res.Duration)...)...)
 		return deadLetter(ctx, h.Queue, h.queueName(), m, attrs)
 	}
+}
+
+// endpoint returns the delivery's endpoint, or why the delivery is to be
+// dropped: removed, disabled, or no longer subscribed to the event's type.
+// The lookup is usually a cache of a list read from an eventually
+// consistent index, which may not show yet an endpoint added, re-enabled
+// or subscribed since (while the fan-out, whose list is fresher, already
+// made the delivery): so before saying "drop", the endpoint is read again
+// with h.Endpoints' ConfirmEndpoint (a consistent read of that endpoint),
+// and only what that read shows counts.
+func (h *DeliverHandler) endpoint(ctx context.Context, d Delivery) (Endpoint, string, error) {
+	ep, err := h.Endpoints.Endpoint(ctx, d.EndpointID)
+	why, err := dropReason(d, ep, err)
+	if err != nil || why == "" {
+		return ep, why, err
+	}
+	c, ok := h.Endpoints.(EndpointConfirmer)
+	if !ok {
+		return ep, why, nil
+	}
+	ep, err = c.ConfirmEndpoint(ctx, d.EndpointID)
+	why, err = dropReason(d, ep, err)
+	if why == "" && err == nil {
+		logger(h.Logger).InfoContext(ctx, "endpoint list stale: delivery kept", "delivery_id", d.ID, "endpoint_id", d.EndpointID)
+	}
+	return ep, why, err
+}
+
+// dropReason says why d is not to be sent to ep (the result of a lookup):
+// "" when it is to be sent; an error for a failed lookup.
+func dropReason(d Delivery, ep Endpoint, err error) (string, error) {
+	switch {
+	case errors.Is(err, ErrEndpointNotFound):
+		return "endpoint removed", nil
+	case err != nil:
+		return "", err
+	case !ep.Enabled:
+		return "endpoint disabled: " + firstNonEmpty(ep.DisabledReason, "by an operator"), nil
+	case !ep.Matches(d.Event.Type):
+		return "endpoint no longer subscribed to " + d.Event.Type, nil
+	}
+	return "", nil
+}
+
+// Reasons a delivery whose data is a claim-check body fails for good.
+const (
+	ReasonDataMissing  = "claim-check data missing"
+	ReasonNoClaimStore = "claim-check data unreadable: no claim-check store configured"
+)
+
+// resolveData reads the claim-check body of a large raw forward (d.DataRef)
+// and returns the event's data built from it exactly as a raw forward that
+// fitted in its message carries it (RawData). A body that is gone (or a
+// reference no store of ours reads) is a permanent failure: reason says
+// why. Any other error is transient (the message stays).
+func (h *DeliverHandler) resolveData(ctx context.Context, d Delivery) (data json.RawMessage, reason string, err error) {
+	if h.Blobs == nil {
+		return nil, ReasonNoClaimStore, nil
+	}
+	body, err := h.Blobs.Get(ctx, d.DataRef)
+	switch {
+	case errors.Is(err, blob.ErrNotFound), errors.Is(err, blob.ErrInvalidRef):
+		return nil, ReasonDataMissing + ": " + err.Error(), nil
+	case err != nil:
+		return nil, "", fmt.Errorf("claim-check data of %s: %w", d.EventID, err)
+	}
+	data, err = RawData(d.Event.Source, body)
+	if err != nil {
+		return nil, ReasonDataMissing + ": " + err.Error(), nil
+	}
+	return data, "", nil
+}
+
+// fail records d as failed without an attempt (reason) and dead-letters m
+// with the reason and the delivery's attributes.
+func (h *DeliverHandler) fail(ctx context.Context, m queue.Message, d Delivery, reason string) error {
+	now := nowOr(h.Now)
+	rec := Attempt{
+		DeliveryID: d.ID, NotificationID: d.EventID, EventType: d.Event.Type, EndpointID: d.EndpointID,
+		Attempt: d.Attempt, Outcome: LogFailed, Reason: truncate(reason, maxReasonAttr),
+		AttemptedAt: now.UTC(), ExpiresAt: now.Add(LogTTL).UTC(),
+	}
+	if err := h.Log.Record(ctx, rec); err != nil {
+		logger(h.Logger).ErrorContext(ctx, "attempt not recorded", "delivery_id", d.ID, "error", err)
+	}
+	logger(h.Logger).WarnContext(ctx, "delivery failed", "delivery_id", d.ID, "endpoint_id", d.EndpointID, "reason", rec.Reason)
+	return deadLetter(ctx, h.Queue, h.queueName(), m, map[string]string{
+		queue.AttrReason: rec.Reason,
+		AttrEndpointID:   d.EndpointID,
+		AttrEventID:      d.EventID,
+		AttrEventType:    d.Event.Type,
+		AttrDeliveryID:   d.ID,
+		AttrAttempts:     strconv.Itoa(d.Attempt),
+	})
 }
 
 // recordDelivered records a successful attempt, retrying (about 3 s in
@@ -507,7 +637,7 @@ func deadLetter(ctx context.Context, s Sender, src string, m queue.Message, attr
 	clean := make(map[string]string, len(attrs))
 	for k, v := range attrs {
 		if v != "" {
-			clean[k] = v
+			clean[k] = sqsText(v)
 		}
 	}
 	if _, err := s.Send(ctx, queue.DLQ(src), queue.Outgoing{Body: m.Body, Attributes: clean}); err != nil {

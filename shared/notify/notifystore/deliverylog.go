@@ -151,6 +151,12 @@ func (l *DeliveryLog) Delivered(ctx context.Context, deliveryID string) (bool, e
 	return false, fmt.Errorf("delivered %s: %w", deliveryID, err)
 }
 
+// ErrNotificationIDRequired: DeliveryLog.List without a notification id on
+// a store that does not list delivered attempts (DynamoDB): the list would
+// silently leave out every successful delivery. The error List returns
+// wraps store.ErrNotListable too; the dev API answers it with 400.
+var ErrNotificationIDRequired = errors.New("notification_id required on this backend: successful deliveries are found by notification")
+
 // scanLimit is how many of the newest attempts List reads.
 const scanLimit = store.MaxLimit
 
@@ -167,34 +173,43 @@ const scanLimit = store.MaxLimit
 // index key), so there a delivered attempt is found by its key instead:
 // the delivery id of the notification and each endpoint (the one given,
 // else every endpoint listed now and every endpoint a failed attempt of
-// the notification names). Without a notification id, the list on DynamoDB
-// holds failed attempts only.
+// the notification names). Without a notification id there is no key to
+// find them by, so there List fails with ErrNotificationIDRequired rather
+// than answer with the failed attempts alone as if they were all.
 func (l *DeliveryLog) List(ctx context.Context, notificationID, endpointID string, limit int) ([]notify.Attempt, error) {
 	limit = store.ClampLimit(limit)
+	match := func(a notify.Attempt) bool {
+		return (notificationID == "" || a.NotificationID == notificationID) && (endpointID == "" || a.EndpointID == endpointID)
+	}
+	// Delivered attempts first: whether the store lists them decides
+	// whether a list without a notification id can be complete.
+	deliveredRecs, err := l.Store.List(ctx, KindDelivered, scanLimit)
+	listable := err == nil
+	switch {
+	case listable:
+	case errors.Is(err, store.ErrNotListable):
+		if notificationID == "" {
+			return nil, fmt.Errorf("list deliveries: %w (%w)", ErrNotificationIDRequired, err)
+		}
+	default:
+		return nil, fmt.Errorf("list delivered attempts: %w", err)
+	}
 	failedRecs, err := l.Store.List(ctx, KindAttempt, scanLimit)
 	if err != nil {
 		return nil, fmt.Errorf("list attempts: %w", err)
-	}
-	match := func(a notify.Attempt) bool {
-		return (notificationID == "" || a.NotificationID == notificationID) && (endpointID == "" || a.EndpointID == endpointID)
 	}
 	failed, err := decodeAttempts(failedRecs, match)
 	if err != nil {
 		return nil, err
 	}
 	var delivered []notify.Attempt
-	deliveredRecs, err := l.Store.List(ctx, KindDelivered, scanLimit)
-	switch {
-	case err == nil:
-		if delivered, err = decodeAttempts(deliveredRecs, match); err != nil {
-			return nil, err
-		}
-	case errors.Is(err, store.ErrNotListable):
-		if delivered, err = l.deliveredOf(ctx, notificationID, endpointID, failed); err != nil {
-			return nil, err
-		}
-	default:
-		return nil, fmt.Errorf("list delivered attempts: %w", err)
+	if listable {
+		delivered, err = decodeAttempts(deliveredRecs, match)
+	} else {
+		delivered, err = l.deliveredOf(ctx, notificationID, endpointID, failed)
+	}
+	if err != nil {
+		return nil, err
 	}
 	all := append(failed, delivered...)
 	// Newest first, as each list is: merge by attempt time.
@@ -228,7 +243,7 @@ func decodeAttempts(recs []store.Record, match func(notify.Attempt) bool) ([]not
 
 // deliveredOf reads, by key, the delivered attempts of a notification
 // where KindDelivered is not listable: one consistent Get per candidate
-// endpoint. Nothing without a notification id.
+// endpoint. Nothing without a notification id (List refuses that case).
 func (l *DeliveryLog) deliveredOf(ctx context.Context, notificationID, endpointID string, failed []notify.Attempt) ([]notify.Attempt, error) {
 	if notificationID == "" {
 		return nil, nil

@@ -1,14 +1,24 @@
 package notifystore_test
 
 import (
+	"context"
 	"log/slog"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/hookstack/hookstack/shared/blob"
 	"github.com/hookstack/hookstack/shared/notify"
 	"github.com/hookstack/hookstack/shared/notify/notifystore"
 )
+
+// claimStore stands for the S3 claim-check store.
+type claimStore struct{}
+
+func (claimStore) Put(context.Context, string, []byte) (string, error) { return "", nil }
+func (claimStore) Get(context.Context, string) ([]byte, error)         { return nil, blob.ErrNotFound }
 
 func getenv(m map[string]string) func(string) string {
 	return func(k string) string { return m[k] }
@@ -108,7 +118,7 @@ func TestFromEnvValidation(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			f, err := notifystore.FanOutFromEnv(t.Context(), getenv(tc.env), log)
 			check(t, "FanOutFromEnv", f != nil, err, tc.fanout, tc.noFanout)
-			d, err := notifystore.DelivererFromEnv(t.Context(), getenv(tc.env), log)
+			d, err := notifystore.DelivererFromEnv(t.Context(), getenv(tc.env), log, nil)
 			check(t, "DelivererFromEnv", d != nil, err, tc.deliver, nil)
 		})
 	}
@@ -141,9 +151,26 @@ func check(t *testing.T, what string, built bool, err error, want, not []string)
 func TestFromEnvBuilds(t *testing.T) {
 	t.Setenv("AWS_REGION", "us-east-1")
 	env := fullEnv()
-	d, err := notifystore.DelivererFromEnv(t.Context(), getenv(env), nil)
+	var gotBucket string
+	claims := func(_ aws.Config, getenv func(string) string) blob.Store {
+		gotBucket = getenv(notifystore.EnvClaimBucket)
+		return claimStore{}
+	}
+	d, err := notifystore.DelivererFromEnv(t.Context(), getenv(with(env, notifystore.EnvClaimBucket, "claims")), nil, claims)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if _, ok := d.Blobs.(claimStore); !ok || gotBucket != "claims" {
+		t.Errorf("blobs = %T (bucket %q), want the claim reader's store", d.Blobs, gotBucket)
+	}
+	for name, claims := range map[string]notifystore.ClaimReader{
+		"no claim reader":          nil,
+		"claim reader without one": func(aws.Config, func(string) string) blob.Store { return nil },
+	} {
+		d, err := notifystore.DelivererFromEnv(t.Context(), getenv(env), nil, claims)
+		if err != nil || d.Blobs != nil {
+			t.Errorf("%s: blobs = %#v, %v; want none (a nil interface)", name, d.Blobs, err)
+		}
 	}
 	if got := d.Deliverer.Schedule.String(); got != "1s,2s" {
 		t.Errorf("schedule = %s", got)
