@@ -15,10 +15,13 @@ import (
 
 // Event is one notification emitted by a processor.
 type Event struct {
-	// ID is deterministic: SourceEventID + ":" + Type, so a retried source
-	// event never produces a second notification (a milestone re-announced
-	// after a split run also names the event that split it: see
-	// Milestone.EventID).
+	// ID is deterministic, so a retried source event never produces a
+	// second notification: SourceEventID + ":" + Type + ":" + Subject for a
+	// domain event (SubjectEventID: one source event may touch several
+	// records, e.g. a products/update mapping two skus, and each gets its
+	// own id), SourceEventID + ":" + Type for a raw forward (EventID: one
+	// per source event). A milestone re-announced after a split run also
+	// names the event that split it: see Milestone.EventID.
 	ID string `json:"id"`
 	// Type is a domain type (payment.succeeded, ...) or a raw forward
 	// "<provider>.<type>" (github.push, shopify.orders/create).
@@ -40,14 +43,27 @@ type Event struct {
 // Raw types are prefixed by the provider; domain types never are.
 const rawSeparator = "."
 
-// EventID is the deterministic notification id for a source event and type.
+// EventID is the deterministic notification id for a source event and type:
+// the id of a raw forward, of which there is one per source event.
 func EventID(sourceEventID, typ string) string { return sourceEventID + ":" + typ }
+
+// SubjectEventID is the deterministic notification id of a domain event:
+// EventID(sourceEventID, typ) + ":" + subject, unique per source event, type
+// and record (one source event may emit the same type for several records)
+// and the same whatever the redelivery. An empty subject gives EventID.
+func SubjectEventID(sourceEventID, typ, subject string) string {
+	if subject == "" {
+		return EventID(sourceEventID, typ)
+	}
+	return EventID(sourceEventID, typ) + ":" + subject
+}
 
 // RawType is the raw forward's type, "<provider>.<type>".
 func RawType(provider, typ string) string { return provider + rawSeparator + typ }
 
-// New builds a domain event; data is marshalled to JSON (a value that cannot
-// be marshalled yields an event without data rather than a panic).
+// New builds a domain event with id SubjectEventID(sourceEventID, typ,
+// subject); data is marshalled to JSON (a value that cannot be marshalled
+// yields an event without data rather than a panic).
 func New(typ, subject, source, sourceEventID string, occurredAt time.Time, data any) Event {
 	var raw json.RawMessage
 	if data != nil {
@@ -56,7 +72,7 @@ func New(typ, subject, source, sourceEventID string, occurredAt time.Time, data 
 		}
 	}
 	return Event{
-		ID:            EventID(sourceEventID, typ),
+		ID:            SubjectEventID(sourceEventID, typ, subject),
 		Type:          typ,
 		Subject:       subject,
 		Source:        source,
@@ -89,6 +105,16 @@ func Raw(provider, eventID, typ string, occurredAt time.Time, body []byte) Event
 		OccurredAt:    occurredAt.UTC(),
 		Data:          data,
 	}
+}
+
+// Via returns e with its id qualified by ref: SubjectEventID(SourceEventID
+// + "/" + ref, Type, Subject). One source event may write a record twice
+// (a merge of the record ref into it, then its own write), and each write
+// may announce the same type for the same record: the qualified id keeps
+// the second from being taken for a copy of the first.
+func (e Event) Via(ref string) Event {
+	e.ID = SubjectEventID(e.SourceEventID+"/"+ref, e.Type, e.Subject)
+	return e
 }
 
 // WithSubject returns a copy of e naming the given record.
@@ -246,22 +272,22 @@ type Milestone struct {
 	Cause string
 }
 
-// EventID is the notification id of the milestone as domain event typ:
-// EventID(Mark.EventID, typ), or for the second part of a split run,
-// which the run's first write may already have announced as a whole,
-// EventID(Mark.EventID+"/"+Cause, typ), unique because a write is inserted
-// once.
-func (m Milestone) EventID(typ string) string {
+// EventID is the notification id of the milestone as domain event typ of
+// the record subject: SubjectEventID(Mark.EventID, typ, subject), or for
+// the second part of a split run, which the run's first write may already
+// have announced as a whole, SubjectEventID(Mark.EventID+"/"+Cause, typ,
+// subject), unique because a write is inserted once.
+func (m Milestone) EventID(typ, subject string) string {
 	if m.Cause != "" {
-		return EventID(m.Mark.EventID+"/"+m.Cause, typ)
+		return SubjectEventID(m.Mark.EventID+"/"+m.Cause, typ, subject)
 	}
-	return EventID(m.Mark.EventID, typ)
+	return SubjectEventID(m.Mark.EventID, typ, subject)
 }
 
 // Event builds the domain event announcing m.
 func (m Milestone) Event(typ, subject, source string, data any) Event {
 	e := New(typ, subject, source, m.Mark.EventID, m.Mark.At, data)
-	e.ID = m.EventID(typ)
+	e.ID = m.EventID(typ, subject)
 	e.Late = m.Late
 	return e
 }

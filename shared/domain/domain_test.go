@@ -50,7 +50,7 @@ func TestRaw(t *testing.T) {
 
 func TestNew(t *testing.T) {
 	e := New("payment.succeeded", "payment:pi_1", "stripe", "evt_1", time.Unix(10, 0), map[string]int{"amount": 5})
-	if e.ID != "evt_1:payment.succeeded" || e.IsRaw() {
+	if e.ID != "evt_1:payment.succeeded:payment:pi_1" || e.IsRaw() {
 		t.Fatalf("bad event %+v", e)
 	}
 	var m map[string]int

@@ -46,7 +46,7 @@ func replayTimeline(t *testing.T, marks []Mark) (Timeline, map[string]int) {
 		}
 		_, out := tl.Insert(m, statusPhase, goodPhase)
 		for _, ms := range out {
-			id := ms.EventID(ms.Name)
+			id := ms.EventID(ms.Name, "rec:1")
 			if ids[id] {
 				t.Fatalf("%s announced twice", id)
 			}
@@ -119,7 +119,7 @@ func TestTimelineLate(t *testing.T) {
 		t.Fatalf("late ok: %+v", out)
 	}
 	e := out[0].Event("x.ok", "rec:1", "p", nil)
-	if e.ID != "e00:x.ok" || !e.Late || !e.OccurredAt.Equal(m[0].At) || e.SourceEventID != "e00" {
+	if e.ID != "e00:x.ok:rec:1" || !e.Late || !e.OccurredAt.Equal(m[0].At) || e.SourceEventID != "e00" {
 		t.Fatalf("event %+v", e)
 	}
 	b, _ := json.Marshal(New("x.ok", "rec:1", "p", "e1", m[0].At, nil))
@@ -132,7 +132,7 @@ func TestTimelineLate(t *testing.T) {
 	ok2 := Mark{Version: Version{At: m[2].At.Add(time.Minute), EventID: "e03"}, Value: "ok"}
 	sp.Insert(ok2, statusPhase) // same run as e00
 	_, out = sp.Insert(m[2], statusPhase)
-	if len(out) != 2 || out[0].Name != "on_bad" || out[1].Name != "on_ok" || out[1].Cause != "e02" || out[1].EventID("x.ok") != "e03/e02:x.ok" {
+	if len(out) != 2 || out[0].Name != "on_bad" || out[1].Name != "on_ok" || out[1].Cause != "e02" || out[1].EventID("x.ok", "rec:1") != "e03/e02:x.ok:rec:1" {
 		t.Fatalf("split: %+v", out)
 	}
 }

@@ -73,8 +73,14 @@ func (e *MergedError) Unwrap() error { return ErrMerged }
 
 // Config is the processor's configuration.
 type Config struct {
-	LowStock int64 // default low threshold; DefaultLowStock when 0
+	// LowStock is the default low threshold (HOOKSTACK_LOW_STOCK); nil
+	// means DefaultLowStock. 0 is a threshold: only out_of_stock (and
+	// restocked) are announced.
+	LowStock *int64
 }
+
+// LowStock returns a Config.LowStock of n.
+func LowStock(n int64) *int64 { return &n }
 
 // Item is the stock record of one inventory item (`GET /api/inventory/{id}`):
 // Available is the total over Locations.
@@ -120,8 +126,8 @@ func (it Item) Threshold(cfg Config) int64 {
 	if it.LowThreshold != nil {
 		return *it.LowThreshold
 	}
-	if cfg.LowStock > 0 {
-		return cfg.LowStock
+	if cfg.LowStock != nil {
+		return *cfg.LowStock
 	}
 	return DefaultLowStock
 }
@@ -209,7 +215,8 @@ func Apply(old *Item, key string, ev Event, cfg Config) (next Item, changed bool
 
 // Merge folds the "sku:" record alias into the item record into (nil when the
 // item has no record yet) under key, on behalf of ev (the products/update that
-// mapped the sku; threshold events carry its id).
+// mapped the sku; threshold events carry its id, qualified by the alias's
+// key: see domain.Event.Via).
 func Merge(into *Item, key string, alias Item, ev Event, cfg Config) (next Item, changed bool, emitted []domain.Event) {
 	if into != nil {
 		next = clone(*into)
@@ -225,7 +232,11 @@ func Merge(into *Item, key string, alias Item, ev Event, cfg Config) (next Item,
 		}
 		return next, false, nil
 	}
-	return next, true, finish(&next, into, ev, cfg)
+	out := finish(&next, into, ev, cfg)
+	for i := range out { // ev may write the item itself, or merge another sku into it
+		out[i] = out[i].Via(alias.ItemID)
+	}
+	return next, true, out
 }
 
 // Tombstone turns the alias record into a pointer to the item it was merged

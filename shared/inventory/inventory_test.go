@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -151,6 +152,47 @@ func TestParseErrors(t *testing.T) {
 	}
 }
 
+func TestThresholdConfig(t *testing.T) {
+	two := int64(2)
+	tests := []struct {
+		name     string
+		cfg      Config
+		override *int64
+		want     int64
+		// events of a level of 3, then of 0, on a new item
+		want3, want0 []string
+	}{
+		{"unset: default 5", Config{}, nil, DefaultLowStock, []string{EventLowStock}, []string{EventOutOfStock}},
+		{"HOOKSTACK_LOW_STOCK=0: only out of stock", Config{LowStock: LowStock(0)}, nil, 0, nil, []string{EventOutOfStock}},
+		{"HOOKSTACK_LOW_STOCK=7", Config{LowStock: LowStock(7)}, nil, 7, []string{EventLowStock}, []string{EventOutOfStock}},
+		{"item override beats 0", Config{LowStock: LowStock(0)}, &two, 2, nil, []string{EventOutOfStock}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			it := Item{ItemID: itemM, LowThreshold: tt.override}
+			if got := it.Threshold(tt.cfg); got != tt.want {
+				t.Fatalf("Threshold = %d, want %d", got, tt.want)
+			}
+			next, _, out, err := Apply(&it, itemM, mustParse(t, level(t, "e1", itemM, locA, 3, t0)), tt.cfg)
+			if err != nil || !slices.Equal(types(out), tt.want3) {
+				t.Fatalf("level 3: %v (%v), want %v", types(out), err, tt.want3)
+			}
+			_, _, out, err = Apply(&next, itemM, mustParse(t, level(t, "e2", itemM, locA, 0, t0.Add(time.Minute))), tt.cfg)
+			if err != nil || !slices.Equal(types(out), tt.want0) {
+				t.Fatalf("level 0: %v (%v), want %v", types(out), err, tt.want0)
+			}
+		})
+	}
+}
+
+func types(evs []domain.Event) []string {
+	var out []string
+	for _, e := range evs {
+		out = append(out, e.Type)
+	}
+	return out
+}
+
 type step struct {
 	env  envelope.Envelope
 	want []string // domain events of this step
@@ -209,7 +251,7 @@ func TestThresholds(t *testing.T) {
 				var got []string
 				for _, e := range out {
 					got = append(got, e.Type)
-					if e.Subject != "inventory:"+itemM || e.ID != s.env.EventID+":"+e.Type {
+					if e.Subject != "inventory:"+itemM || e.ID != s.env.EventID+":"+e.Type+":inventory:"+itemM {
 						t.Fatalf("event identity %+v", e)
 					}
 				}
@@ -233,7 +275,7 @@ func TestThresholds(t *testing.T) {
 }
 
 func TestProductAndMerge(t *testing.T) {
-	cfg := Config{LowStock: 5}
+	cfg := Config{LowStock: LowStock(5)}
 	// products/update: sku and title, no quantity, no threshold event.
 	p := mustParse(t, product(t, "p1", t0))
 	it, changed, out, err := Apply(nil, itemM, p, cfg)
@@ -252,7 +294,7 @@ func TestProductAndMerge(t *testing.T) {
 		t.Fatalf("alias %+v %v", alias, err)
 	}
 	merged, changed, out := Merge(&it, itemM, alias, p, cfg)
-	if !changed || merged.Available != 43 || len(merged.Locations) != 2 || len(out) != 1 || out[0].Type != EventRestocked || out[0].ID != "p1:"+EventRestocked {
+	if !changed || merged.Available != 43 || len(merged.Locations) != 2 || len(out) != 1 || out[0].Type != EventRestocked || out[0].ID != "p1/sku:HS-TEE-M:"+EventRestocked+":inventory:"+itemM {
 		t.Fatalf("merge: %+v %v", merged, out)
 	}
 	if again, changed, out := Merge(&merged, itemM, alias, p, cfg); changed || len(out) != 0 || !reflect.DeepEqual(again, merged) {
@@ -297,7 +339,7 @@ func (w *world) get(t *testing.T, key string) *Item {
 func (w *world) put(key string, it Item) { w.items[key], _ = json.Marshal(it) }
 
 func (w *world) apply(t *testing.T, env envelope.Envelope) {
-	cfg := Config{LowStock: 5}
+	cfg := Config{LowStock: LowStock(5)}
 	ev := mustParse(t, env)
 	resolve := func(sku string) (string, bool) { id, ok := w.skus[sku]; return id, ok }
 	for _, key := range ev.Keys(resolve) {
@@ -490,4 +532,56 @@ func fuzzApply(t *testing.T, ev Event) {
 		}
 	}
 	_ = Forward(ev)
+}
+
+// One source event that touches several records, or one record twice,
+// emits each announcement under its own id (else the fan-out derives one
+// delivery id for two of them and the second is never sent), and the ids
+// are the same on every redelivery.
+func TestOneSourceEventSeveralAnnouncementsHaveDistinctIDs(t *testing.T) {
+	cfg := Config{}
+	p := mustParse(t, product(t, "p1", t0))
+	lowM, _, _, _ := Apply(nil, "sku:HS-TEE-M", mustParse(t, adjusted(t, "m1", "HS-TEE-M", "wh-reno", 2, t0)), cfg)
+	lowL, _, _, _ := Apply(nil, "sku:HS-TEE-L", mustParse(t, adjusted(t, "m2", "HS-TEE-L", "wh-reno", 1, t0)), cfg)
+	adj := mustParse(t, adjusted(t, "m3", "HS-TEE-M", "wh-reno", 0, t0.Add(time.Minute)))
+	tests := []struct {
+		name string
+		run  func() []domain.Event
+		want []string // types, one event each
+	}{
+		{"products/update maps two skus to two items", func() []domain.Event {
+			_, _, a := Merge(nil, itemM, lowM, p, cfg)
+			_, _, b := Merge(nil, itemL, lowL, p, cfg)
+			return append(a, b...)
+		}, []string{EventLowStock, EventLowStock}},
+		{"adjustment by sku, then its sku merged into the item", func() []domain.Event {
+			alias, _, a, _ := Apply(&lowM, "sku:HS-TEE-M", adj, cfg)
+			_, _, b := Merge(nil, itemM, alias, adj, cfg)
+			return append(a, b...)
+		}, []string{EventOutOfStock, EventOutOfStock}},
+		{"two skus merged into one item by one products/update", func() []domain.Event {
+			into, _, a := Merge(nil, itemM, lowM, p, cfg)
+			lowL2 := lowL
+			lowL2.Locations = map[string]Location{"wh-sparks": {Available: -5, UpdatedAt: t0, EventID: "m2"}}
+			_, _, b := Merge(&into, itemM, lowL2, p, cfg)
+			return append(a, b...)
+		}, []string{EventLowStock, EventOutOfStock}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out := tt.run()
+			if !slices.Equal(types(out), tt.want) {
+				t.Fatalf("types %v, want %v", types(out), tt.want)
+			}
+			if out[0].ID == out[1].ID {
+				t.Fatalf("two announcements share id %q", out[0].ID)
+			}
+			again := tt.run()
+			for i := range out {
+				if again[i].ID != out[i].ID {
+					t.Fatalf("id not stable: %q then %q", out[i].ID, again[i].ID)
+				}
+			}
+		})
+	}
 }

@@ -4,9 +4,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"strconv"
 	"time"
 
+	"github.com/hookstack/hookstack/shared/domain"
 	"github.com/hookstack/hookstack/shared/envelope"
 )
 
@@ -113,7 +115,7 @@ func (f *flexID) UnmarshalJSON(b []byte) error {
 		return err
 	}
 	if _, err := strconv.ParseInt(n.String(), 10, 64); err != nil {
-		return fmt.Errorf("id %s: %w", n, err)
+		return domain.BadValue(reflect.TypeFor[int64]()) // names the field, not the value
 	}
 	*f = flexID(n.String())
 	return nil
@@ -125,13 +127,13 @@ func ParseShopify(topic, eventID string, occurredAt time.Time, body []byte) (Eve
 	switch topic {
 	case TopicInventoryLevelsUpdate:
 		var p struct {
-			InventoryItemID flexID    `json:"inventory_item_id"`
-			LocationID      flexID    `json:"location_id"`
-			Available       *int64    `json:"available"`
-			UpdatedAt       time.Time `json:"updated_at"`
+			InventoryItemID flexID      `json:"inventory_item_id"`
+			LocationID      flexID      `json:"location_id"`
+			Available       *int64      `json:"available"`
+			UpdatedAt       domain.Time `json:"updated_at"`
 		}
 		if err := json.Unmarshal(body, &p); err != nil {
-			return Event{}, fmt.Errorf("%w: %s: %v", ErrMalformed, topic, err)
+			return Event{}, fmt.Errorf("%w: %s: %s", ErrMalformed, topic, domain.DecodeError(err))
 		}
 		if p.InventoryItemID == "" || p.LocationID == "" || p.UpdatedAt.IsZero() {
 			return Event{}, fmt.Errorf("%w: %s: missing inventory_item_id, location_id or updated_at", ErrMalformed, topic)
@@ -139,8 +141,8 @@ func ParseShopify(topic, eventID string, occurredAt time.Time, body []byte) (Eve
 		ev.Kind, ev.ItemID, ev.Location, ev.Available, ev.UpdatedAt = KindLevel, string(p.InventoryItemID), string(p.LocationID), p.Available, p.UpdatedAt.UTC()
 	case TopicProductsUpdate:
 		var p struct {
-			Title     string    `json:"title"`
-			UpdatedAt time.Time `json:"updated_at"`
+			Title     string      `json:"title"`
+			UpdatedAt domain.Time `json:"updated_at"`
 			Variants  []struct {
 				InventoryItemID flexID `json:"inventory_item_id"`
 				SKU             string `json:"sku"`
@@ -148,7 +150,7 @@ func ParseShopify(topic, eventID string, occurredAt time.Time, body []byte) (Eve
 			} `json:"variants"`
 		}
 		if err := json.Unmarshal(body, &p); err != nil {
-			return Event{}, fmt.Errorf("%w: %s: %v", ErrMalformed, topic, err)
+			return Event{}, fmt.Errorf("%w: %s: %s", ErrMalformed, topic, domain.DecodeError(err))
 		}
 		if p.UpdatedAt.IsZero() {
 			return Event{}, fmt.Errorf("%w: %s: missing updated_at", ErrMalformed, topic)
@@ -179,27 +181,27 @@ func ParseShopify(topic, eventID string, occurredAt time.Time, body []byte) (Eve
 func ParseStandard(eventID string, occurredAt time.Time, body []byte) (Event, error) {
 	var p struct {
 		Type      string          `json:"type"`
-		Timestamp time.Time       `json:"timestamp"`
+		Timestamp domain.Time     `json:"timestamp"`
 		Data      json.RawMessage `json:"data"`
 	}
 	if err := json.Unmarshal(body, &p); err != nil {
-		return Event{}, fmt.Errorf("%w: %v", ErrMalformed, err)
+		return Event{}, fmt.Errorf("%w: %s", ErrMalformed, domain.DecodeError(err))
 	}
 	if occurredAt.IsZero() {
-		occurredAt = p.Timestamp
+		occurredAt = p.Timestamp.Time
 	}
 	ev := Event{Provider: "standard", ID: eventID, Type: p.Type, OccurredAt: occurredAt.UTC(), Body: body}
 	if p.Type != TypeInventoryAdjusted {
 		return ev, nil
 	}
 	var d struct {
-		SKU       string    `json:"sku"`
-		Location  string    `json:"location"`
-		Available *int64    `json:"available"`
-		UpdatedAt time.Time `json:"updated_at"`
+		SKU       string      `json:"sku"`
+		Location  string      `json:"location"`
+		Available *int64      `json:"available"`
+		UpdatedAt domain.Time `json:"updated_at"`
 	}
 	if err := json.Unmarshal(p.Data, &d); err != nil {
-		return Event{}, fmt.Errorf("%w: %s data: %v", ErrMalformed, p.Type, err)
+		return Event{}, fmt.Errorf("%w: %s data: %s", ErrMalformed, p.Type, domain.DecodeError(err))
 	}
 	if d.SKU == "" || d.Location == "" || d.Available == nil || d.UpdatedAt.IsZero() || eventID == "" {
 		return Event{}, fmt.Errorf("%w: %s: missing sku, location, available, updated_at or event id", ErrMalformed, p.Type)

@@ -175,7 +175,9 @@ func Apply(old *Lead, key string, ev Event) (next Lead, changed bool, emitted []
 // Merge folds the source-keyed record from into the record into (nil when the
 // email has no record yet) stored under key, on behalf of ev (the event that
 // linked them). Merging into no record creates it from the alias without a
-// lead.created: the lead was announced under its source key already.
+// lead.created: the lead was announced under its source key already. Its
+// events' ids name from (domain.Event.Via): applying ev to the lead next
+// may announce lead.updated for it again, with the fields after both.
 func Merge(into *Lead, key string, from Lead, ev Event) (next Lead, changed bool, emitted []domain.Event) {
 	if into != nil {
 		next = clone(*into)
@@ -197,6 +199,9 @@ func Merge(into *Lead, key string, from Lead, ev Event) (next Lead, changed bool
 	out := finish(&next, into, ev)
 	if into == nil {
 		out = nil
+	}
+	for i := range out { // ev's own write to the lead may announce too
+		out[i] = out[i].Via(from.Key)
 	}
 	return next, true, out
 }

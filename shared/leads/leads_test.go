@@ -416,3 +416,37 @@ func fuzzOne(t *testing.T, env envelope.Envelope) {
 		t.Fatalf("replay changed state: %v %v %v", again, out, err)
 	}
 }
+
+// One lead event may announce lead.updated twice for one lead (the merge
+// of its source record, then its own fields) or once each for two leads:
+// every announcement has its own id, stable across redeliveries, else the
+// fan-out's delivery ids collide and the later, current fields are never
+// delivered.
+func TestOneLeadEventSeveralUpdatesHaveDistinctIDs(t *testing.T) {
+	creation := mustParse(t, hubspotEvents(t, "hubspot/contact.creation.json")[0])
+	link := mustParse(t, hubspotEvents(t, "hubspot/contact.propertyChange.json")[0])
+	const email = "sam.lee@example.com"
+	run := func() []domain.Event {
+		alias, _, _, _ := Apply(nil, creation.Key(nil), creation)
+		alias, _, _, _ = Apply(&alias, alias.Key, mustParse(t, hubspotChange(t, 77, "firstname", "Sam", link.At.Add(-time.Minute))))
+		existing := Lead{Key: email, Company: "Old Co", Versions: Versions{Company: domain.Version{At: time.Unix(1, 0), EventID: "sf_0"}}}
+		merged, _, a := Merge(&existing, email, alias, link)
+		_, _, b, err := Apply(&merged, email, link)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return append(a, b...)
+	}
+	out := run()
+	if len(out) != 2 || out[0].Type != EventLeadUpdated || out[1].Type != EventLeadUpdated || out[0].Subject != out[1].Subject {
+		t.Fatalf("want two lead.updated for one lead, got %+v", out)
+	}
+	if out[0].ID == out[1].ID {
+		t.Fatalf("both announcements have id %q", out[0].ID)
+	}
+	for i, e := range run() {
+		if e.ID != out[i].ID {
+			t.Fatalf("id not stable: %q then %q", out[i].ID, e.ID)
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hookstack/hookstack/shared/domain"
 	"github.com/hookstack/hookstack/shared/envelope"
 )
 
@@ -107,7 +108,7 @@ type SalesforceNotification struct {
 func ParseSalesforce(eventID string, occurredAt time.Time, body []byte) (Event, error) {
 	var n SalesforceNotification
 	if err := json.Unmarshal(body, &n); err != nil {
-		return Event{}, fmt.Errorf("%w: salesforce: %v", ErrMalformed, err)
+		return Event{}, fmt.Errorf("%w: salesforce: %s", ErrMalformed, domain.DecodeError(err))
 	}
 	if eventID == "" {
 		eventID = n.NotificationID
@@ -124,8 +125,8 @@ func ParseSalesforce(eventID string, occurredAt time.Time, body []byte) (Event, 
 	ev.At = occurredAt.UTC()
 	if s := f["LastModifiedDate"]; s != "" {
 		at, err := time.Parse(time.RFC3339Nano, s)
-		if err != nil {
-			return Event{}, fmt.Errorf("%w: salesforce LastModifiedDate: %v", ErrMalformed, err)
+		if err != nil { // the value stays out of the error (it reaches logs)
+			return Event{}, fmt.Errorf("%w: salesforce LastModifiedDate: want an RFC 3339 time", ErrMalformed)
 		}
 		ev.At = at.UTC()
 	}
@@ -160,7 +161,7 @@ func ParseHubSpot(eventID string, body []byte) (Event, error) {
 		PropertyValue    *string     `json:"propertyValue"`
 	}
 	if err := json.Unmarshal(body, &p); err != nil {
-		return Event{}, fmt.Errorf("%w: hubspot: %v", ErrMalformed, err)
+		return Event{}, fmt.Errorf("%w: hubspot: %s", ErrMalformed, domain.DecodeError(err))
 	}
 	if eventID == "" {
 		eventID = p.EventID.String()
@@ -192,8 +193,8 @@ func ParseHubSpot(eventID string, body []byte) (Event, error) {
 // ParseStandard parses a Standard Webhooks body; lead.created needs an email.
 func ParseStandard(eventID string, occurredAt time.Time, body []byte) (Event, error) {
 	var p struct {
-		Type      string    `json:"type"`
-		Timestamp time.Time `json:"timestamp"`
+		Type      string      `json:"type"`
+		Timestamp domain.Time `json:"timestamp"`
 		Data      struct {
 			Email     string `json:"email"`
 			FirstName string `json:"first_name"`
@@ -204,10 +205,10 @@ func ParseStandard(eventID string, occurredAt time.Time, body []byte) (Event, er
 		} `json:"data"`
 	}
 	if err := json.Unmarshal(body, &p); err != nil {
-		return Event{}, fmt.Errorf("%w: standard: %v", ErrMalformed, err)
+		return Event{}, fmt.Errorf("%w: standard: %s", ErrMalformed, domain.DecodeError(err))
 	}
 	if occurredAt.IsZero() {
-		occurredAt = p.Timestamp
+		occurredAt = p.Timestamp.Time
 	}
 	ev := Event{Provider: "standard", ID: eventID, Type: p.Type, OccurredAt: occurredAt.UTC(), Body: body}
 	if p.Type != TypeLeadCreated {

@@ -31,6 +31,7 @@ package payments
 import (
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/hookstack/hookstack/shared/domain"
@@ -237,7 +238,7 @@ func ApplyPayment(old *Payment, ev Event) (next Payment, changed bool, emitted [
 		adv[1], _ = domain.Set(&next.Amount, &next.Versions.Amount, *f.amount, ev.version(0))
 	}
 	if f.amountRefunded != nil {
-		adv[2], _ = domain.Set(&next.AmountRefunded, &next.Versions.AmountRefunded, *f.amountRefunded, ev.version(0))
+		adv[2], _ = domain.Set(&next.AmountRefunded, &next.Versions.AmountRefunded, *f.amountRefunded, ev.version(refundedRank(*f.amountRefunded)))
 	}
 	if f.currency != "" {
 		adv[3], _ = domain.Set(&next.Currency, &next.Versions.Currency, f.currency, ev.version(0))
@@ -267,6 +268,14 @@ func ApplyPayment(old *Payment, ev Event) (next Payment, changed bool, emitted [
 		emitted = append(emitted, m.Event(m.Name, next.Subject(), Provider, d))
 	}
 	return next, true, emitted, nil
+}
+
+// refundedRank ranks amount_refunded writes of equal `created` by the
+// amount: Stripe's amount_refunded is cumulative and only grows, so of two
+// refunds in the same second the larger total is the later state (the
+// event ids say nothing about their order).
+func refundedRank(amount int64) int {
+	return int(min(max(amount, 0), math.MaxInt32))
 }
 
 // paymentPhase: a run of one status announces its event (a partial and a

@@ -203,6 +203,38 @@ func TestApplyPayment(t *testing.T) {
 	}
 }
 
+// Two partial refunds in the same second: amount_refunded is cumulative, so
+// the record ends at the larger total whatever the arrival order and
+// whatever their event ids say.
+func TestRefundsInOneSecondKeepTheLargestTotal(t *testing.T) {
+	const tie = 1767348000
+	refund := func(id string, total int64) []byte {
+		return sample(t, "charge.refunded_partial", withID(id), withCreated(tie), withObject("amount_refunded", total))
+	}
+	tests := []struct {
+		name  string
+		order [][]byte
+		want  int64
+	}{
+		{"smaller id has the larger total, in order", [][]byte{refund("evt_z", 500), refund("evt_a", 1500)}, 1500},
+		{"smaller id has the larger total, reversed", [][]byte{refund("evt_a", 1500), refund("evt_z", 500)}, 1500},
+		{"larger id has the larger total, in order", [][]byte{refund("evt_a", 500), refund("evt_z", 1500)}, 1500},
+		{"larger id has the larger total, reversed", [][]byte{refund("evt_z", 1500), refund("evt_a", 500)}, 1500},
+		{"with the success in the same second", [][]byte{refund("evt_z", 1500), sample(t, "payment_intent.succeeded", withID("evt_0"), withCreated(tie)), refund("evt_a", 500)}, 1500},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var p *Payment
+			for _, b := range tt.order {
+				applyP(t, &p, b)
+			}
+			if p.AmountRefunded != tt.want || p.Status != StatusPartiallyRefunded {
+				t.Fatalf("amount_refunded %d status %s, want %d partially_refunded", p.AmountRefunded, p.Status, tt.want)
+			}
+		})
+	}
+}
+
 func TestPaymentRecordFields(t *testing.T) {
 	var p *Payment
 	for _, f := range []string{"charge.dispute.created", "payment_intent.succeeded", "checkout.session.completed", "charge.refunded"} {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/hookstack/hookstack/shared/domain"
 	"github.com/hookstack/hookstack/shared/envelope"
 )
 
@@ -182,7 +183,7 @@ func malformed(typ, format string, args ...any) error {
 func Parse(body []byte) (Event, error) {
 	var env envelopeJSON
 	if err := json.Unmarshal(body, &env); err != nil {
-		return Event{}, fmt.Errorf("%w: %v", ErrMalformed, err)
+		return Event{}, fmt.Errorf("%w: %s", ErrMalformed, domain.DecodeError(err))
 	}
 	if env.ID == "" || env.Type == "" || env.Created == nil {
 		return Event{}, fmt.Errorf("%w: missing id, type or created", ErrMalformed)
@@ -194,7 +195,7 @@ func Parse(body []byte) (Event, error) {
 			return malformed(env.Type, "missing data.object")
 		}
 		if err := json.Unmarshal(obj, v); err != nil {
-			return malformed(env.Type, "data.object: %v", err)
+			return malformed(env.Type, "data.object: %s", domain.DecodeError(err))
 		}
 		return nil
 	}

@@ -25,21 +25,40 @@ const (
 	EnvLowStock  = "HOOKSTACK_LOW_STOCK"
 	EnvDoneLists = "HOOKSTACK_TRELLO_DONE_LISTS"
 	EnvFaults    = "HOOKSTACK_FAULTS"
+	// EnvMaxReceives is the processor queue's maxReceiveCount (the stack's
+	// redrive policy), so the handler dead-letters a message on its last
+	// receive with a reason (Config.MaxReceives).
+	EnvMaxReceives = "HOOKSTACK_MAX_RECEIVE_COUNT"
 )
 
-// ConfigFromEnv reads HOOKSTACK_LOW_STOCK (default 5) and
-// HOOKSTACK_TRELLO_DONE_LISTS (default "Done,Completed").
+// DefaultMaxReceives is Config.MaxReceives when HOOKSTACK_MAX_RECEIVE_COUNT
+// is unset: the maxReceiveCount of the stack's processor queues and of the
+// dev server's local queues.
+const DefaultMaxReceives = 5
+
+// ConfigFromEnv reads HOOKSTACK_LOW_STOCK (default 5; 0 announces only out
+// of stock), HOOKSTACK_TRELLO_DONE_LISTS (default "Done,Completed") and
+// HOOKSTACK_MAX_RECEIVE_COUNT (default 5; 0 leaves dead-lettering after
+// repeated transient failures to the queue's redrive, without a reason).
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	cfg := Config{
-		Inventory: inventory.Config{LowStock: inventory.DefaultLowStock},
-		Relay:     relay.Config{DoneLists: relay.ParseDoneLists(getenv(EnvDoneLists))},
+		Inventory:   inventory.Config{LowStock: inventory.LowStock(inventory.DefaultLowStock)},
+		Relay:       relay.Config{DoneLists: relay.ParseDoneLists(getenv(EnvDoneLists))},
+		MaxReceives: DefaultMaxReceives,
 	}
 	if v := strings.TrimSpace(getenv(EnvLowStock)); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n < 0 {
 			return Config{}, fmt.Errorf("%s=%q: want a whole number >= 0", EnvLowStock, v)
 		}
-		cfg.Inventory.LowStock = n
+		cfg.Inventory.LowStock = inventory.LowStock(n)
+	}
+	if v := strings.TrimSpace(getenv(EnvMaxReceives)); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > 1000 {
+			return Config{}, fmt.Errorf("%s=%q: want a whole number from 0 to 1000", EnvMaxReceives, v)
+		}
+		cfg.MaxReceives = n
 	}
 	return cfg, nil
 }

@@ -187,7 +187,7 @@ func TestGroupCommitEntryFailureFailsItsMessageOnly(t *testing.T) {
 			h := newHandler("test", r.deps, counterProc)
 			msgs := counterMsgs(t, 10)
 			const victim = 6
-			victimEvent := domain.EventID(fmt.Sprintf("evt_%02d", victim), tc.failTyp)
+			victimEvent := domain.SubjectEventID(fmt.Sprintf("evt_%02d", victim), tc.failTyp, fmt.Sprintf("counter:env%02d", victim))
 			var refused atomic.Int32
 			cq.fail = func(m queue.Outgoing) bool {
 				if m.Attributes[AttrEventID] == victimEvent && refused.Load() == 0 {
@@ -337,7 +337,7 @@ func TestGroupCommitLogsAcceptedNotifications(t *testing.T) {
 	cq := &countingQueue{Queue: r.q}
 	r.deps.Queue = cq
 	r.deps.Notifications = true
-	refuse := domain.EventID("evt_01", "test.forward")
+	refuse := domain.SubjectEventID("evt_01", "test.forward", "counter:env01")
 	cq.fail = func(m queue.Outgoing) bool { return m.Attributes[AttrEventID] == refuse }
 	h := newHandler("test", r.deps, counterProc)
 	msgs := counterMsgs(t, 3)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -89,6 +90,11 @@ type Handler struct {
 	w    *Writer
 	log  *slog.Logger
 	proc processFunc
+	// maxReceives is the queue's maxReceiveCount (0: unknown): a message
+	// failing transiently on its last receive is dead-lettered by the
+	// handler, with the error as its reason, rather than moved without one
+	// by the queue's redrive.
+	maxReceives int
 }
 
 func newHandler(name string, deps Deps, proc processFunc) *Handler {
@@ -156,7 +162,11 @@ type outcome struct {
 func (h *Handler) handleRecord(ctx context.Context, m *events.SQSMessage) (done bool) {
 	start := h.deps.now()
 	var o outcome
-	err := h.run(ctx, m, &o)
+	rj := &rejections{}
+	err := h.run(withRejections(ctx, rj), m, &o)
+	if err == nil {
+		err = rj.err() // a notification of it can never be sent
+	}
 	status, level := "processed", slog.LevelInfo
 	var processed, dead float64
 	var dlqErr error
@@ -165,6 +175,16 @@ func (h *Handler) handleRecord(ctx context.Context, m *events.SQSMessage) (done 
 		done, processed = true, 1
 		h.archive(ctx, m, o.env)
 	case IsPermanent(err):
+		dlqErr = h.deadLetter(ctx, m, err)
+		if dlqErr == nil {
+			done, dead, status, level = true, 1, "dead", slog.LevelError
+		} else {
+			status, level = "failed", slog.LevelError
+		}
+	case h.lastReceive(m):
+		// The queue would move it to the DLQ on its next receive, without
+		// a reason: move it now, with the last error.
+		err = fmt.Errorf("%w after %d receives: %w", ErrGaveUp, h.maxReceives, err)
 		dlqErr = h.deadLetter(ctx, m, err)
 		if dlqErr == nil {
 			done, dead, status, level = true, 1, "dead", slog.LevelError
@@ -208,6 +228,20 @@ func (h *Handler) handleRecord(ctx context.Context, m *events.SQSMessage) (done 
 	)...)
 	h.log.LogAttrs(ctx, level, "event", attrs...)
 	return done
+}
+
+// ErrGaveUp starts the reason of a message dead-lettered on its last allowed
+// receive after transient failures (see Config.MaxReceives).
+var ErrGaveUp = errors.New("gave up")
+
+// lastReceive reports whether m is on its last receive before the queue's
+// redrive (SQS's ApproximateReceiveCount has reached maxReceiveCount).
+func (h *Handler) lastReceive(m *events.SQSMessage) bool {
+	if h.maxReceives <= 0 {
+		return false
+	}
+	n, err := strconv.Atoi(m.Attributes["ApproximateReceiveCount"])
+	return err == nil && n >= h.maxReceives
 }
 
 // run decodes the message, fetches a claim-check body and runs the

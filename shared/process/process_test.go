@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/hookstack/hookstack/shared/blob/fileblob"
+	"github.com/hookstack/hookstack/shared/domain"
 	"github.com/hookstack/hookstack/shared/envelope"
 	"github.com/hookstack/hookstack/shared/inventory"
 	"github.com/hookstack/hookstack/shared/leads"
@@ -272,7 +273,7 @@ func TestCrashBetweenWriteAndSend(t *testing.T) {
 				t.Fatalf("failed = %v", failed)
 			}
 			rec := r.get(KindPayment, samplePI)
-			if len(rec.Outbox) != 1 || !strings.HasSuffix(rec.Outbox[0].ID, ":"+payments.EventPaymentSucceeded) {
+			if len(rec.Outbox) != 1 || rec.Outbox[0].ID != domain.SubjectEventID("evt_3RZx5a2eZvKYlo2C0sU3cC03", payments.EventPaymentSucceeded, "payment:"+samplePI) {
 				t.Fatalf("outbox = %+v, want the pending payment.succeeded", rec.Outbox)
 			}
 			down.Store(false)
@@ -641,19 +642,41 @@ func TestReason(t *testing.T) {
 }
 
 func TestConfigFromEnv(t *testing.T) {
-	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
-	cfg, err := ConfigFromEnv(env(nil))
-	if err != nil || cfg.Inventory.LowStock != 5 || !slices.Equal(cfg.Relay.DoneLists, relay.DefaultDoneLists) {
-		t.Fatalf("defaults = %+v, %v", cfg, err)
+	tests := []struct {
+		name        string
+		env         map[string]string
+		lowStock    int64
+		doneLists   []string
+		maxReceives int
+		bad         bool
+	}{
+		{"defaults", nil, 5, relay.DefaultDoneLists, DefaultMaxReceives, false},
+		{"set", map[string]string{EnvLowStock: "12", EnvDoneLists: "Shipped, Closed", EnvMaxReceives: "7"}, 12, []string{"Shipped", "Closed"}, 7, false},
+		{"low stock 0 means 0", map[string]string{EnvLowStock: "0"}, 0, relay.DefaultDoneLists, DefaultMaxReceives, false},
+		{"max receives 0 leaves it to the queue", map[string]string{EnvMaxReceives: "0"}, 5, relay.DefaultDoneLists, 0, false},
+		{"negative low stock", map[string]string{EnvLowStock: "-1"}, 0, nil, 0, true},
+		{"word low stock", map[string]string{EnvLowStock: "five"}, 0, nil, 0, true},
+		{"fraction low stock", map[string]string{EnvLowStock: "1.5"}, 0, nil, 0, true},
+		{"negative max receives", map[string]string{EnvMaxReceives: "-1"}, 0, nil, 0, true},
+		{"word max receives", map[string]string{EnvMaxReceives: "many"}, 0, nil, 0, true},
 	}
-	cfg, err = ConfigFromEnv(env(map[string]string{EnvLowStock: "12", EnvDoneLists: "Shipped, Closed"}))
-	if err != nil || cfg.Inventory.LowStock != 12 || !slices.Equal(cfg.Relay.DoneLists, []string{"Shipped", "Closed"}) {
-		t.Fatalf("cfg = %+v, %v", cfg, err)
-	}
-	for _, bad := range []string{"-1", "five", "1.5"} {
-		if _, err := ConfigFromEnv(env(map[string]string{EnvLowStock: bad})); err == nil {
-			t.Errorf("%s=%q accepted", EnvLowStock, bad)
-		}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := ConfigFromEnv(func(k string) string { return tt.env[k] })
+			if tt.bad {
+				if err == nil {
+					t.Fatalf("%v accepted", tt.env)
+				}
+				return
+			}
+			if err != nil || cfg.Inventory.LowStock == nil || *cfg.Inventory.LowStock != tt.lowStock ||
+				!slices.Equal(cfg.Relay.DoneLists, tt.doneLists) || cfg.MaxReceives != tt.maxReceives {
+				t.Fatalf("cfg = %+v, %v", cfg, err)
+			}
+			if got := (inventory.Item{}).Threshold(cfg.Inventory); got != tt.lowStock {
+				t.Fatalf("threshold %d, want %d", got, tt.lowStock)
+			}
+		})
 	}
 }
 

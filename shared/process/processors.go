@@ -31,6 +31,12 @@ var Names = []string{Payments, Inventory, Leads, Relay}
 type Config struct {
 	Inventory inventory.Config
 	Relay     relay.Config
+	// MaxReceives is the processor queue's maxReceiveCount
+	// (HOOKSTACK_MAX_RECEIVE_COUNT): a message still failing transiently
+	// on that receive is dead-lettered by the handler with the error as its
+	// reason (SQS's own redrive, one receive later, would carry none). 0
+	// leaves it to the queue.
+	MaxReceives int
 }
 
 // processFunc handles one envelope (its body fetched) with w.
@@ -39,17 +45,21 @@ type processFunc func(ctx context.Context, w *Writer, env envelope.Envelope) err
 // New returns the handler of the named processor (Payments, Inventory,
 // Leads or Relay).
 func New(name string, deps Deps, cfg Config) (*Handler, error) {
+	var h *Handler
 	switch name {
 	case Payments:
-		return NewPayments(deps), nil
+		h = NewPayments(deps)
 	case Inventory:
-		return NewInventory(deps, cfg.Inventory), nil
+		h = NewInventory(deps, cfg.Inventory)
 	case Leads:
-		return NewLeads(deps), nil
+		h = NewLeads(deps)
 	case Relay:
-		return NewRelay(deps, cfg.Relay), nil
+		h = NewRelay(deps, cfg.Relay)
+	default:
+		return nil, fmt.Errorf("unknown processor %q (want one of %v)", name, Names)
 	}
-	return nil, fmt.Errorf("unknown processor %q (want one of %v)", name, Names)
+	h.maxReceives = cfg.MaxReceives
+	return h, nil
 }
 
 // NewPayments returns the payments processor: Stripe events update the

@@ -139,7 +139,9 @@ type Transition func(old *store.Record) (Change, error)
 // outbox gets it sent even when t changes nothing. It returns the record as
 // stored afterwards (Rev 0 when there is none).
 func (w *Writer) Update(ctx context.Context, kind, key string, t Transition) (store.Record, error) {
+	var mine map[string]bool // the ids this update enqueued (its last run)
 	rec, _, err := store.Update(ctx, w.deps.Store, kind, key, func(r *store.Record) (bool, error) {
+		mine = nil
 		var old *store.Record
 		if r.Rev != 0 {
 			cp := *r
@@ -160,11 +162,17 @@ func (w *Writer) Update(ctx context.Context, kind, key string, t Transition) (st
 		r.UpdatedAt = ch.UpdatedAt
 		r.Outbox = slices.Clone(r.Outbox)
 		for _, e := range ch.Emitted {
-			body, err := json.Marshal(e)
+			// SQS-safe: a U+FFFF in a payload field must not make the
+			// queue refuse the event (see domain.SQSSafeJSON).
+			body, err := domain.Encode(e)
 			if err != nil {
 				return false, fmt.Errorf("encode event %s: %w", e.ID, err)
 			}
 			r.Enqueue(e.ID, body)
+			if mine == nil {
+				mine = map[string]bool{}
+			}
+			mine[e.ID] = true
 		}
 		return true, nil
 	})
@@ -172,7 +180,7 @@ func (w *Writer) Update(ctx context.Context, kind, key string, t Transition) (st
 		return store.Record{}, err
 	}
 	if len(rec.Outbox) > 0 && rec.Rev != 0 {
-		if err := w.flush(ctx, rec); err != nil {
+		if err := w.flush(ctx, rec, mine); err != nil {
 			return store.Record{}, err
 		}
 	}
@@ -183,35 +191,59 @@ func (w *Writer) Update(ctx context.Context, kind, key string, t Transition) (st
 // or written at. ErrConflict on the clear means a newer writer carried the
 // outbox forward and sends it; any other clear error only costs a repeated
 // send later (consumers dedupe), so it is not the message's failure.
-func (w *Writer) flush(ctx context.Context, rec store.Record) error {
-	if gc := groupCommitFrom(ctx); gc != nil {
-		ns := make([]notification, 0, len(rec.Outbox))
-		for _, e := range rec.Outbox {
-			var head struct {
-				Type    string `json:"type"`
-				Subject string `json:"subject"`
-			}
-			_ = json.Unmarshal(e.Body, &head)
-			ns = append(ns, notification{id: e.ID, typ: head.Type, subject: head.Subject, body: e.Body})
-		}
-		if err := w.sendGroup(ctx, gc, ns); err != nil {
-			return err
-		}
-		w.clearOutbox(ctx, rec)
-		return nil
-	}
+//
+// An entry the queue refuses (queue.ErrRejected: sending it again would
+// fail again) is dropped with an error log rather than left to block the
+// record's outbox, and with it every later event of the record, forever;
+// when this update enqueued it (mine), the message is dead-lettered with
+// the reason once it is otherwise done (see rejections). Entries written
+// before bodies were made SQS-safe are made so here.
+func (w *Writer) flush(ctx context.Context, rec store.Record, mine map[string]bool) error {
+	ns := make([]notification, 0, len(rec.Outbox))
 	for _, e := range rec.Outbox {
 		var head struct {
-			Type    string `json:"type"`
-			Subject string `json:"subject"`
+			Type          string `json:"type"`
+			Subject       string `json:"subject"`
+			SourceEventID string `json:"source_event_id"`
 		}
 		_ = json.Unmarshal(e.Body, &head)
-		if err := w.send(ctx, e.ID, head.Type, head.Subject, e.Body, ""); err != nil {
-			return err
+		ns = append(ns, notification{id: e.ID, typ: head.Type, subject: head.Subject, src: head.SourceEventID, body: domain.SQSSafeJSON(e.Body)})
+	}
+	var first error
+	for i, err := range w.sendAll(ctx, ns) {
+		switch {
+		case err == nil:
+		case errors.Is(err, queue.ErrRejected):
+			w.rejected(ctx, rec.Kind, ns[i], err, mine[ns[i].id])
+		case first == nil:
+			first = err
 		}
+	}
+	if first != nil {
+		return first
 	}
 	w.clearOutbox(ctx, rec)
 	return nil
+}
+
+// rejected logs a notification the queue refused, which is dropped, and
+// when the message being handled produced it (own) records it so that the
+// message is dead-lettered with the reason (Handler).
+//
+// The log line and the reason name the notification by its type and source
+// event id, not by its id, which holds the record's key (a lead's email).
+func (w *Writer) rejected(ctx context.Context, kind string, n notification, err error, own bool) {
+	attrs := []any{"source_event_id", n.src, "event_type", n.typ, "error", err.Error()}
+	if kind != "" {
+		attrs = append(attrs, "kind", kind)
+	}
+	w.deps.logger().ErrorContext(ctx, "notification rejected by the queue; dropped", attrs...)
+	if !own {
+		return
+	}
+	if rj := rejectionsFrom(ctx); rj != nil {
+		rj.add(fmt.Errorf("dropped: %w", err))
+	}
 }
 
 // clearOutbox clears a sent outbox (see flush).
@@ -230,12 +262,14 @@ func (w *Writer) Emit(ctx context.Context, evs ...domain.Event) error {
 }
 
 // emit is Emit; dataRef is the claim-check reference of the inbound body,
-// used when a raw forward is too large for a queue message.
+// used when a raw forward is too large for a queue message. An event the
+// queue refuses (queue.ErrRejected) is dropped and dead-letters the message
+// once it is otherwise done (see Writer.rejected); any other send failure
+// fails the call.
 func (w *Writer) emit(ctx context.Context, dataRef string, evs ...domain.Event) error {
-	gc := groupCommitFrom(ctx)
-	var ns []notification // with a group commit: sent together at the end
+	ns := make([]notification, 0, len(evs))
 	for _, e := range evs {
-		body, err := json.Marshal(e)
+		body, err := domain.Encode(e)
 		if err != nil {
 			return fmt.Errorf("encode event %s: %w", e.ID, err)
 		}
@@ -244,68 +278,111 @@ func (w *Writer) emit(ctx context.Context, dataRef string, evs ...domain.Event) 
 			// Too large to travel: send it without data, pointing at
 			// the claim-check body when there is one.
 			e.Data = nil
-			if body, err = json.Marshal(e); err != nil {
+			if body, err = domain.Encode(e); err != nil {
 				return fmt.Errorf("encode event %s: %w", e.ID, err)
 			}
 			ref = dataRef
 		}
-		if gc != nil {
-			ns = append(ns, notification{id: e.ID, typ: e.Type, subject: e.Subject, body: body, dataRef: ref})
-			continue
-		}
-		if err := w.send(ctx, e.ID, e.Type, e.Subject, body, ref); err != nil {
-			return err
+		ns = append(ns, notification{id: e.ID, typ: e.Type, subject: e.Subject, src: e.SourceEventID, body: body, dataRef: ref})
+	}
+	var first error
+	for i, err := range w.sendAll(ctx, ns) {
+		switch {
+		case err == nil:
+		case errors.Is(err, queue.ErrRejected):
+			w.rejected(ctx, "", ns[i], err, true)
+		case first == nil:
+			first = err
 		}
 	}
-	if gc != nil {
-		return w.sendGroup(ctx, gc, ns)
-	}
-	return nil
+	return first
 }
 
 // notification is one event for the notifications queue.
 type notification struct {
 	id, typ, subject string
+	src              string // the source event id (errors and logs name it, not id)
 	body             []byte
 	dataRef          string
 }
 
+// outgoing is the queue message of n. Attribute values are made SQS-safe
+// (an id naming a record may hold any character; consumers read the id from
+// the body, which keeps it exactly).
 func (n notification) outgoing() queue.Outgoing {
-	attrs := map[string]string{AttrEventID: n.id}
+	attrs := map[string]string{AttrEventID: domain.SQSSafeText(n.id)}
 	if n.typ != "" {
-		attrs[AttrEventType] = n.typ
+		attrs[AttrEventType] = domain.SQSSafeText(n.typ)
 	}
 	if n.dataRef != "" {
-		attrs[AttrDataRef] = n.dataRef
+		attrs[AttrDataRef] = domain.SQSSafeText(n.dataRef)
 	}
 	return queue.Outgoing{Body: n.body, Attributes: attrs}
 }
 
-// sendGroup sends ns through the batch's group commit and logs each one
-// accepted (Deps.Notifications). It fails when any was not accepted (the
-// first such, in order): the message is retried and its outbox, still
-// pending, sends them all again; consumers dedupe by id.
-func (w *Writer) sendGroup(ctx context.Context, gc *groupCommit, ns []notification) error {
+// sendError is a failure to send n; it names n by its type and source
+// event, not by its id, which holds the record's key (a lead's email).
+func (n notification) sendError(err error) error {
+	return fmt.Errorf("send %s notification of source event %s: %w", n.typ, n.src, err)
+}
+
+// sqsMaxMessageBytes is SQS's limit on a message: body plus each
+// attribute's name, type ("String") and value.
+const sqsMaxMessageBytes = 1 << 20
+
+// check refuses, as the queue would, a message too large for SQS, so the
+// refusal is queue.ErrRejected whatever the adapter reports for it.
+func check(m queue.Outgoing) error {
+	size := len(m.Body)
+	for name, value := range m.Attributes {
+		size += len(name) + len("String") + len(value)
+	}
+	if size > sqsMaxMessageBytes {
+		return fmt.Errorf("%w: %d bytes, at most %d", queue.ErrRejected, size, sqsMaxMessageBytes)
+	}
+	return nil
+}
+
+// sendAll sends ns to the notifications queue — through the batch's group
+// commit when there is one, else one Send each — and logs each one
+// accepted (Deps.Notifications). It returns one error per notification,
+// nil when it was accepted (and logged). A notification not accepted
+// leaves its message to be retried, its outbox still pending, which sends
+// them all again; consumers dedupe by id.
+func (w *Writer) sendAll(ctx context.Context, ns []notification) []error {
+	errs := make([]error, len(ns))
 	if len(ns) == 0 {
-		return nil
+		return errs
 	}
-	msgs := make([]queue.Outgoing, len(ns))
+	msgs := make([]queue.Outgoing, 0, len(ns))
+	idx := make([]int, 0, len(ns))
 	for i, n := range ns {
-		msgs[i] = n.outgoing()
-	}
-	var first error
-	for i, r := range gc.send(envelope.QueueNotifications, msgs) {
-		if r.Err != nil {
-			if first == nil {
-				first = fmt.Errorf("send notification %s: %w", ns[i].id, r.Err)
-			}
+		m := n.outgoing()
+		if err := check(m); err != nil {
+			errs[i] = n.sendError(err)
 			continue
 		}
-		if err := w.logNotification(ctx, ns[i]); err != nil && first == nil {
-			first = err
+		msgs = append(msgs, m)
+		idx = append(idx, i)
+	}
+	var res []queue.BatchResult
+	if gc := groupCommitFrom(ctx); gc != nil {
+		res = gc.send(envelope.QueueNotifications, msgs)
+	} else {
+		res = make([]queue.BatchResult, len(msgs))
+		for j, m := range msgs {
+			res[j].ID, res[j].Err = w.deps.Queue.Send(ctx, envelope.QueueNotifications, m)
 		}
 	}
-	return first
+	for j, r := range res {
+		i := idx[j]
+		if r.Err != nil {
+			errs[i] = ns[i].sendError(r.Err)
+			continue
+		}
+		errs[i] = w.logNotification(ctx, ns[i])
+	}
+	return errs
 }
 
 // logNotification records a sent notification in the store's log when
@@ -322,16 +399,6 @@ func (w *Writer) logNotification(ctx context.Context, sent notification) error {
 		return fmt.Errorf("log notification %s: %w", sent.id, err)
 	}
 	return nil
-}
-
-// send sends one notification with Send (no group commit: outside a batch,
-// or a queue without SendBatch).
-func (w *Writer) send(ctx context.Context, id, typ, subject string, body []byte, dataRef string) error {
-	n := notification{id: id, typ: typ, subject: subject, body: body, dataRef: dataRef}
-	if _, err := w.deps.Queue.Send(ctx, envelope.QueueNotifications, n.outgoing()); err != nil {
-		return fmt.Errorf("send notification %s: %w", id, err)
-	}
-	return w.logNotification(ctx, n)
 }
 
 // UpdateAs is Writer.Update over a typed record: apply gets the decoded

@@ -181,7 +181,7 @@ func parseLiveChat(ev Event) (Event, error) {
 		Payload json.RawMessage `json:"payload"`
 	}
 	if err := json.Unmarshal(ev.Body, &p); err != nil {
-		return Event{}, fmt.Errorf("%w: livechat: %v", ErrMalformed, err)
+		return Event{}, fmt.Errorf("%w: livechat: %s", ErrMalformed, domain.DecodeError(err))
 	}
 	if p.Action != "" {
 		ev.Type = p.Action
@@ -198,13 +198,13 @@ func parseLiveChat(ev Event) (Event, error) {
 					Email string `json:"email"`
 				} `json:"users"`
 				Thread struct {
-					ID        string    `json:"id"`
-					CreatedAt time.Time `json:"created_at"`
+					ID        string      `json:"id"`
+					CreatedAt domain.Time `json:"created_at"`
 				} `json:"thread"`
 			} `json:"chat"`
 		}
 		if err := json.Unmarshal(p.Payload, &pl); err != nil {
-			return Event{}, fmt.Errorf("%w: livechat %s: %v", ErrMalformed, ev.Type, err)
+			return Event{}, fmt.Errorf("%w: livechat %s: %s", ErrMalformed, ev.Type, domain.DecodeError(err))
 		}
 		c := pl.Chat
 		if c.ID == "" || c.Thread.ID == "" || c.Thread.CreatedAt.IsZero() {
@@ -223,7 +223,7 @@ func parseLiveChat(ev Event) (Event, error) {
 			ThreadID string `json:"thread_id"`
 		}
 		if err := json.Unmarshal(p.Payload, &pl); err != nil {
-			return Event{}, fmt.Errorf("%w: livechat %s: %v", ErrMalformed, ev.Type, err)
+			return Event{}, fmt.Errorf("%w: livechat %s: %s", ErrMalformed, ev.Type, domain.DecodeError(err))
 		}
 		if pl.ChatID == "" || pl.ThreadID == "" || ev.OccurredAt.IsZero() {
 			return Event{}, fmt.Errorf("%w: livechat %s: missing chat_id, thread_id or time", ErrMalformed, ev.Type)
@@ -245,9 +245,9 @@ func parseTrello(ev Event) (Event, error) {
 	}
 	var p struct {
 		Action struct {
-			ID   string    `json:"id"`
-			Type string    `json:"type"`
-			Date time.Time `json:"date"`
+			ID   string      `json:"id"`
+			Type string      `json:"type"`
+			Date domain.Time `json:"date"`
 			Data struct {
 				Card struct {
 					ID   string `json:"id"`
@@ -267,7 +267,7 @@ func parseTrello(ev Event) (Event, error) {
 		} `json:"action"`
 	}
 	if err := json.Unmarshal(ev.Body, &p); err != nil {
-		return Event{}, fmt.Errorf("%w: trello: %v", ErrMalformed, err)
+		return Event{}, fmt.Errorf("%w: trello: %s", ErrMalformed, domain.DecodeError(err))
 	}
 	a := p.Action
 	if a.Type != "" {

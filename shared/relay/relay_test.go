@@ -212,7 +212,7 @@ func TestTasks(t *testing.T) {
 			if (len(out) == 1) != tt.want {
 				t.Fatalf("emitted %v", out)
 			}
-			if tt.want && (out[0].ID != "a1:task.completed" || out[0].Subject != "task:6612a3b4c5d6e7f8a9b0c1d2") {
+			if tt.want && (out[0].ID != "a1:task.completed:task:6612a3b4c5d6e7f8a9b0c1d2" || out[0].Subject != "task:6612a3b4c5d6e7f8a9b0c1d2") {
 				t.Fatalf("event %+v", out[0])
 			}
 		})
@@ -318,7 +318,7 @@ func TestShuffleDuplicateReplay(t *testing.T) {
 			if !reflect.DeepEqual(chats, wantChats) {
 				t.Fatalf("chat events %v, want %v (in order)", chats, wantChats)
 			}
-			if len(tasks) != 1 || !tasks["a1:task.completed"] {
+			if len(tasks) != 1 || !tasks["a1:task.completed:task:6612a3b4c5d6e7f8a9b0c1d2"] {
 				t.Fatalf("tasks %v", tasks)
 			}
 		})
