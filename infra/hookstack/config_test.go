@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hookstack/hookstack/shared/notify"
+	"github.com/hookstack/hookstack/shared/process"
 )
 
 func ctxGetter(m map[string]any) func(string) any {
@@ -190,6 +191,11 @@ func TestNames(t *testing.T) {
 	}
 	if got := AllowCidrsEnv("stripe"); got != "HOOKSTACK_ALLOW_CIDRS_STRIPE" {
 		t.Errorf("AllowCidrsEnv = %s", got)
+	}
+	for infra, code := range map[string]string{EnvMaxReceives: process.EnvMaxReceives, EnvLowStock: process.EnvLowStock, EnvDoneLists: process.EnvDoneLists} {
+		if infra != code {
+			t.Errorf("infra sets %s, the processors read %s", infra, code)
+		}
 	}
 }
 

@@ -39,6 +39,10 @@ const (
 	EnvRetrySchedule = "HOOKSTACK_RETRY_SCHEDULE"
 	EnvLowStock      = "HOOKSTACK_LOW_STOCK"
 	EnvDoneLists     = "HOOKSTACK_TRELLO_DONE_LISTS"
+	// EnvMaxReceives tells a processor its queue's maxReceiveCount, so it
+	// dead-letters a message failing on its last receive itself, with the
+	// reason (shared/process EnvMaxReceives).
+	EnvMaxReceives   = "HOOKSTACK_MAX_RECEIVE_COUNT"
 	EnvBackend       = "HOOKSTACK_BACKEND"
 	EnvProviders     = "HOOKSTACK_PROVIDERS"
 	EnvOutboundAllow = "HOOKSTACK_OUTBOUND_ALLOW_CIDRS"

@@ -1,6 +1,8 @@
 package hookstack
 
 import (
+	"strconv"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdaeventsources"
@@ -45,6 +47,7 @@ func NewProcessing(scope constructs.Construct, id *string, props *ProcessingProp
 			EnvClaimBucket: props.Bucket.BucketName(),
 		}
 		queueURLs(env, qs, name, queue.DLQ(name), envelope.QueueNotifications)
+		env[EnvMaxReceives] = jsii.String(strconv.Itoa(MaxReceiveCount(name, 0)))
 		if name == envelope.QueueInventory && props.Config.LowStock != "" {
 			env[EnvLowStock] = jsii.String(props.Config.LowStock)
 		}

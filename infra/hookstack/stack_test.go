@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -127,7 +128,7 @@ func TestFunctionEnvironment(t *testing.T) {
 		"deliverer": queues(want{EnvTable: table, EnvClaimBucket: bucket, EnvRetrySchedule: DefaultRetrySchedule}, "deliveries", "deliveries-dlq"),
 	}
 	for _, p := range Processors {
-		cases[p] = queues(want{EnvTable: table, EnvClaimBucket: bucket}, p, queue.DLQ(p), "notifications")
+		cases[p] = queues(want{EnvTable: table, EnvClaimBucket: bucket, EnvMaxReceives: strconv.Itoa(DefaultMaxReceiveCount)}, p, queue.DLQ(p), "notifications")
 	}
 	for name, w := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -769,6 +770,13 @@ func TestCustomContext(t *testing.T) {
 	}
 	if got := get(deliverer, EnvOutboundAllow); got != "10.0.0.0/8" {
 		t.Errorf("outbound allow %v", got)
+	}
+	for _, name := range Processors {
+		env := get(props(s.resource(t, s.fnID[name])), "Environment", "Variables")
+		q := num(get(props(s.resource(t, s.queueID[name])), "RedrivePolicy", "maxReceiveCount"))
+		if got := get(env, EnvMaxReceives); got != strconv.Itoa(int(q)) || q == 0 {
+			t.Errorf("%s %s = %v, want its queue's maxReceiveCount %v", name, EnvMaxReceives, got, q)
+		}
 	}
 	inventoryEnv := get(props(s.resource(t, s.fnID["inventory"])), "Environment", "Variables")
 	if got := get(inventoryEnv, EnvLowStock); got != "3" {
