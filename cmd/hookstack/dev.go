@@ -61,6 +61,18 @@ without one gets a generated secret, kept in --data/secrets.json and printed at 
 				o.Backend = devserver.BackendLocal
 			case remote:
 				o.Backend = devserver.BackendAWS
+			default:
+				// HOOKSTACK_BACKEND, read as every command reads it.
+				b, err := parseBackend(getenv)
+				if err != nil {
+					return err
+				}
+				switch b {
+				case backendAWS:
+					o.Backend = devserver.BackendAWS
+				case backendLocal:
+					o.Backend = devserver.BackendLocal
+				}
 			}
 			if cmd.Flags().Changed("stack") && o.Stack == "" {
 				return errors.New("--stack needs the stack's name (e.g. --stack Hookstack)")

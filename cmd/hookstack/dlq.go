@@ -188,7 +188,7 @@ fixed. Every queue (` + strings.Join(envelope.AllQueues, ", ") + `) has its own 
   hookstack dlq list --queue deliveries --json
   hookstack dlq redrive --queue deliveries
   hookstack dlq redrive --stack Hookstack`,
-		Args: cobra.NoArgs,
+		Args: subcommandArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return errors.New("dlq needs a subcommand: list or redrive (see hookstack dlq --help)")
 		},
@@ -363,15 +363,17 @@ source queue and deleted, one by one (a failure half-way may duplicate one, neve
 			}
 			res := redriveResult{Target: t.String(), Queues: map[string]int{}}
 			for _, dlq := range dlqs {
-				fmt.Fprintf(progress, "%s → %s: ", dlq, dlqSource(dlq))
 				n, err := dl.redrive(cmd.Context(), dlq)
 				res.Moved += n
 				res.Queues[dlq] = n
 				if err != nil {
-					fmt.Fprintf(progress, "failed after %d\n", n)
+					// Only the error: no half-written progress line before it.
+					if res.Moved == 0 {
+						return fmt.Errorf("redrive %s: %w", dlq, err)
+					}
 					return fmt.Errorf("redrive %s: %w (moved %d message(s) so far; run the command again to continue)", dlq, err, res.Moved)
 				}
-				fmt.Fprintf(progress, "%d moved\n", n)
+				fmt.Fprintf(progress, "%s → %s: %d moved\n", dlq, dlqSource(dlq), n)
 			}
 			if f.json {
 				enc := json.NewEncoder(out)

@@ -105,6 +105,22 @@ func TestDLQLocal(t *testing.T) {
 	}
 }
 
+// With the dev server down, redrive prints only the error: no progress
+// line ("payments-dlq → payments: failed after 0") before it.
+func TestDLQRedriveServerDown(t *testing.T) {
+	for _, args := range [][]string{{"dlq", "redrive"}, {"dlq", "redrive", "--queue", "payments"}, {"dlq", "redrive", "--json"}} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			stdout, stderr, err := execute(t, map[string]string{"HOOKSTACK_DEV_URL": closedURL(t)}, "", args...)
+			if err == nil || !strings.Contains(err.Error(), "no dev server answers at") || strings.Contains(err.Error(), "moved 0") {
+				t.Fatalf("err = %v", err)
+			}
+			if stdout != "" || stderr != "" {
+				t.Fatalf("printed before the error:\nstdout %q\nstderr %q", stdout, stderr)
+			}
+		})
+	}
+}
+
 func TestDLQErrors(t *testing.T) {
 	base := runDevInProcess(t, nil)
 	env := map[string]string{"HOOKSTACK_DEV_URL": base}
@@ -117,6 +133,7 @@ func TestDLQErrors(t *testing.T) {
 		{"unknown queue redrive", []string{"dlq", "redrive", "--queue", "nope-dlq"}, []string{`--queue "nope-dlq"`}},
 		{"limit", []string{"dlq", "list", "--limit", "0"}, []string{"--limit 0", "1..1000"}},
 		{"no subcommand", []string{"dlq"}, []string{"list or redrive"}},
+		{"misspelt subcommand", []string{"dlq", "lst"}, []string{`unknown command "lst" for "hookstack dlq".`, "Did you mean list?"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -24,31 +24,46 @@ import (
 	"github.com/hookstack/hookstack/shared/store/dynamostore"
 )
 
-// mgmtRule says how endpoints and dlq commands pick what they manage.
-const mgmtRule = `Where: --local talks to a running dev server (hookstack dev) over its JSON API at --dev-url,
-else $HOOKSTACK_DEV_URL, else ` + defaultDevURL + `. --stack NAME (or --aws) works on the deployed
+// mgmtRule says how the commands that work on either the dev server or a
+// deployed stack (endpoints, dlq, replay, tail) pick one.
+const mgmtRule = `Where: --local talks to a running dev server (hookstack dev) at --dev-url, else
+$HOOKSTACK_DEV_URL, else ` + defaultDevURL + `. --stack NAME (or --aws) works on the deployed
 stack directly with the AWS SDK (its table and queues, found from the stack's outputs; the
 stack is --stack, else $HOOKSTACK_STACK, else ` + stack.DefaultName + `). Without either flag: a set
 HOOKSTACK_DEV_URL, or HOOKSTACK_BACKEND unset or local, means the dev server;
 HOOKSTACK_BACKEND=aws means the stack, unless a dev server answers at ` + defaultDevURL + `.`
 
-// mgmtFlags are the target flags the endpoints and dlq commands share.
+// mgmtFlags are the target flags of the commands that work on either the
+// dev server or a deployed stack.
 type mgmtFlags struct {
 	local  bool
 	aws    bool
 	stack  string
 	devURL string
 	json   bool
+	// legacyURL is --url, the former name of --dev-url on tail and replay
+	// (hidden; see registerURLAlias).
+	legacyURL string
 }
 
+// devURLUsage is --dev-url's help on every command that has it.
+const devURLUsage = "the dev server's base URL (default $HOOKSTACK_DEV_URL, else " + defaultDevURL + ")"
+
 func (f *mgmtFlags) register(cmd *cobra.Command, jsonFlag bool) {
-	cmd.Flags().BoolVar(&f.local, "local", false, "use the dev server's JSON API (the default unless HOOKSTACK_BACKEND=aws)")
+	cmd.Flags().BoolVar(&f.local, "local", false, "use the dev server (the default unless HOOKSTACK_BACKEND=aws)")
 	cmd.Flags().BoolVar(&f.aws, "aws", false, "use the deployed stack through the AWS SDK (as HOOKSTACK_BACKEND=aws)")
 	cmd.Flags().StringVar(&f.stack, "stack", "", "the deployed stack to use (default $HOOKSTACK_STACK, else "+stack.DefaultName+"); implies AWS")
-	cmd.Flags().StringVar(&f.devURL, "dev-url", "", "the dev server's base URL (default $HOOKSTACK_DEV_URL, else "+defaultDevURL+"); implies --local")
+	cmd.Flags().StringVar(&f.devURL, "dev-url", "", devURLUsage+"; implies --local")
 	if jsonFlag {
 		cmd.Flags().BoolVar(&f.json, "json", false, "print the result as JSON")
 	}
+}
+
+// registerURLAlias keeps --url, the former name of --dev-url on tail and
+// replay, working: hidden, with a notice when used.
+func (f *mgmtFlags) registerURLAlias(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.legacyURL, "url", "", "deprecated: use --dev-url")
+	_ = cmd.Flags().MarkHidden("url")
 }
 
 // mgmtTarget is what a command manages: the dev server at devURL, or the
@@ -65,39 +80,47 @@ var mgmtProbeURL = defaultDevURL
 
 // target applies mgmtRule.
 func (f *mgmtFlags) target(cmd *cobra.Command, getenv func(string) string) (mgmtTarget, error) {
+	devFlag, devFrom := f.devURL, "--dev-url"
+	if f.legacyURL != "" {
+		if f.devURL != "" {
+			return mgmtTarget{}, errors.New("--url is the old name of --dev-url: give --dev-url only")
+		}
+		fmt.Fprintln(cmd.ErrOrStderr(), "note: --url is deprecated here: use --dev-url (the dev server's address on every command)")
+		devFlag, devFrom = f.legacyURL, "--url"
+	}
 	remote := f.aws || cmd.Flags().Changed("stack")
-	local := f.local || cmd.Flags().Changed("dev-url")
+	local := f.local || devFlag != "" || cmd.Flags().Changed("dev-url")
 	if local && remote {
 		return mgmtTarget{}, errors.New("--local/--dev-url use the dev server, --stack/--aws the deployed stack: pass one of them")
 	}
 	if remote {
 		return mgmtTarget{aws: true, stack: stackName(getenv, f.stack)}, nil
 	}
-	devURL, err := mgmtDevURL(getenv, f.devURL)
+	devURL, err := mgmtDevURL(getenv, devFlag, devFrom)
 	if err != nil {
 		return mgmtTarget{}, err
 	}
-	if local || getenv("HOOKSTACK_DEV_URL") != "" {
+	if local {
 		return mgmtTarget{devURL: devURL}, nil
 	}
-	switch b := getenv("HOOKSTACK_BACKEND"); b {
-	case "", "local":
-		return mgmtTarget{devURL: devURL}, nil
-	case "aws":
-		if mgmtDevAnswers(cmd.Context(), mgmtProbeURL) {
-			fmt.Fprintf(cmd.ErrOrStderr(), "a dev server answers at %s: using it (pass --stack to use the deployed stack)\n", mgmtProbeURL)
-			return mgmtTarget{devURL: mgmtProbeURL}, nil
-		}
-		return mgmtTarget{aws: true, stack: stackName(getenv, f.stack)}, nil
-	default:
-		return mgmtTarget{}, fmt.Errorf("HOOKSTACK_BACKEND=%q: use local or aws (or pass --local or --stack)", b)
+	backend, err := parseBackend(getenv)
+	if err != nil {
+		return mgmtTarget{}, err
 	}
+	if backend != backendAWS || getenv("HOOKSTACK_DEV_URL") != "" {
+		return mgmtTarget{devURL: devURL}, nil
+	}
+	if mgmtDevAnswers(cmd.Context(), mgmtProbeURL) {
+		fmt.Fprintf(cmd.ErrOrStderr(), "a dev server answers at %s: using it (pass --stack to use the deployed stack)\n", mgmtProbeURL)
+		return mgmtTarget{devURL: mgmtProbeURL}, nil
+	}
+	return mgmtTarget{aws: true, stack: stackName(getenv, f.stack)}, nil
 }
 
-// mgmtDevURL is --dev-url, else HOOKSTACK_DEV_URL, else the default, with
-// no trailing slash.
-func mgmtDevURL(getenv func(string) string, flag string) (string, error) {
-	raw, from := flag, "--dev-url"
+// mgmtDevURL is the flag's value (named from), else HOOKSTACK_DEV_URL, else
+// the default, with no trailing slash.
+func mgmtDevURL(getenv func(string) string, flag, from string) (string, error) {
+	raw := flag
 	if raw == "" {
 		raw, from = getenv("HOOKSTACK_DEV_URL"), "HOOKSTACK_DEV_URL"
 	}
@@ -396,7 +419,7 @@ event filter of globs (payment.*, github.push, *).
   hookstack endpoints list
   hookstack endpoints rotate-secret ep_01jx...
   hookstack endpoints rm ep_01jx... --stack Hookstack`,
-		Args: cobra.NoArgs,
+		Args: subcommandArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return errors.New("endpoints needs a subcommand: add, list, rm, rotate-secret, disable or enable (see hookstack endpoints --help)")
 		},
@@ -655,6 +678,13 @@ Secrets and API keys are shown redacted; --json prints the endpoints as a JSON a
 	return cmd
 }
 
+// removedResult is `endpoints rm --json`.
+type removedResult struct {
+	ID      string `json:"id"`
+	Removed bool   `json:"removed"`
+	Target  string `json:"target"`
+}
+
 func newEndpointsRmCmd(getenv func(string) string) *cobra.Command {
 	var f mgmtFlags
 	cmd := &cobra.Command{
@@ -662,12 +692,13 @@ func newEndpointsRmCmd(getenv func(string) string) *cobra.Command {
 		Aliases: []string{"remove"},
 		Short:   "Remove an endpoint (its pending deliveries are dropped)",
 		Long: `rm removes an endpoint. Deliveries to it still queued are dropped when they come up
-("endpoint removed" in the delivery log); nothing more is sent to it.
+("endpoint removed" in the delivery log); nothing more is sent to it. --json prints
+{"id", "removed": true, "target"}.
 
 ` + mgmtRule,
 		Example: `  hookstack endpoints rm ep_01jx...
-  hookstack endpoints rm ep_01jx... --stack Hookstack`,
-		Args: cobra.ExactArgs(1),
+  hookstack endpoints rm ep_01jx... --stack Hookstack --json`,
+		Args: exactArgs(1, "hookstack endpoints rm ep_01jx... (ids: hookstack endpoints list)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id := args[0]
 			t, err := f.target(cmd, getenv)
@@ -681,11 +712,16 @@ func newEndpointsRmCmd(getenv func(string) string) *cobra.Command {
 			if err := eps.remove(cmd.Context(), id); err != nil {
 				return endpointsError(t, id, err)
 			}
+			if f.json {
+				enc := json.NewEncoder(cmd.OutOrStdout())
+				enc.SetIndent("", "  ")
+				return enc.Encode(removedResult{ID: id, Removed: true, Target: t.String()})
+			}
 			fmt.Fprintf(cmd.OutOrStdout(), "Removed endpoint %s from the %s\n", id, t)
 			return nil
 		},
 	}
-	f.register(cmd, false)
+	f.register(cmd, true)
 	return cmd
 }
 
@@ -709,7 +745,7 @@ keeps verifying while it switches to the new secret. The next rotation retires t
 ` + mgmtRule,
 		Example: `  hookstack endpoints rotate-secret ep_01jx...
   hookstack endpoints rotate-secret ep_01jx... --stack Hookstack --json`,
-		Args: cobra.ExactArgs(1),
+		Args: exactArgs(1, "hookstack endpoints rotate-secret ep_01jx... (ids: hookstack endpoints list)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id := args[0]
 			t, err := f.target(cmd, getenv)
@@ -757,7 +793,7 @@ func newEndpointsEnableCmd(getenv func(string) string, enable bool) *cobra.Comma
 		Use:   use,
 		Short: short,
 		Long:  long + "\n\n" + mgmtRule,
-		Args:  cobra.ExactArgs(1),
+		Args:  exactArgs(1, "hookstack endpoints "+strings.Fields(use)[0]+" ep_01jx... (ids: hookstack endpoints list)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id := args[0]
 			t, err := f.target(cmd, getenv)

@@ -164,9 +164,11 @@ func TestEndpointsLocal(t *testing.T) {
 		t.Fatalf("enable:\n%s", out)
 	}
 
-	// rm, then rm again: the second says what to do.
-	if out := mustRun(t, env, "", "endpoints", "rm", id); !strings.Contains(out, "Removed endpoint "+id) {
-		t.Fatalf("rm:\n%s", out)
+	// rm (--json), then rm again: the second says what to do.
+	var removed removedResult
+	if out := mustRun(t, env, "", "endpoints", "rm", id, "--json"); json.Unmarshal([]byte(out), &removed) != nil ||
+		removed != (removedResult{ID: id, Removed: true, Target: "dev server " + base}) {
+		t.Fatalf("rm --json:\n%s", out)
 	}
 	if list := listJSON(t, env); len(list) != 1 || list[0].ID != slack.ID {
 		t.Fatalf("after rm: %+v", list)
@@ -226,7 +228,11 @@ func TestEndpointsErrors(t *testing.T) {
 		{"bad backend", map[string]string{"HOOKSTACK_BACKEND": "cloud"}, "", []string{"endpoints", "list"}, []string{`HOOKSTACK_BACKEND="cloud"`, "local or aws"}},
 		{"bad dev url", map[string]string{"HOOKSTACK_DEV_URL": "localhost:8080"}, "", []string{"endpoints", "list"}, []string{"HOOKSTACK_DEV_URL", "not the dev server's base URL"}},
 		{"no subcommand", env, "", []string{"endpoints"}, []string{"add, list, rm, rotate-secret"}},
-		{"rm needs id", env, "", []string{"endpoints", "rm"}, []string{"accepts 1 arg"}},
+		{"rm needs id", env, "", []string{"endpoints", "rm"}, []string{"rm takes <id>, got 0 arguments", "usage:   hookstack endpoints rm <id>", "example: hookstack endpoints rm ep_"}},
+		{"enable needs id", env, "", []string{"endpoints", "enable", "a", "b"}, []string{"enable takes <id>, got 2 arguments", "example: hookstack endpoints enable ep_"}},
+		{"misspelt subcommand", env, "", []string{"endpoints", "ad"}, []string{`unknown command "ad" for "hookstack endpoints".`, "Did you mean add?"}},
+		{"typo in subcommand", env, "", []string{"endpoints", "lsit"}, []string{"Did you mean list?"}},
+		{"upper-case backend is not an error", map[string]string{"HOOKSTACK_BACKEND": "LOCAL", "HOOKSTACK_DEV_URL": closedURL(t)}, "", []string{"endpoints", "list"}, []string{"no dev server answers at"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -266,6 +272,9 @@ func TestMgmtTarget(t *testing.T) {
 		{"--aws", map[string]string{"HOOKSTACK_DEV_URL": live}, live, []string{"--aws"}, mgmtTarget{aws: true, stack: "Hookstack"}},
 		{"--local", map[string]string{"HOOKSTACK_BACKEND": "aws"}, live, []string{"--local"}, mgmtTarget{devURL: defaultDevURL}},
 		{"--dev-url", map[string]string{"HOOKSTACK_BACKEND": "aws"}, dead, []string{"--dev-url", "http://h:1"}, mgmtTarget{devURL: "http://h:1"}},
+		{"backend AWS, any case and spaces", map[string]string{"HOOKSTACK_BACKEND": " AWS "}, dead, nil, mgmtTarget{aws: true, stack: "Hookstack"}},
+		{"backend Local", map[string]string{"HOOKSTACK_BACKEND": "Local"}, dead, nil, mgmtTarget{devURL: defaultDevURL}},
+		{"--url, the old name of --dev-url", map[string]string{"HOOKSTACK_BACKEND": "aws"}, dead, []string{"--url", "http://h:2/"}, mgmtTarget{devURL: "http://h:2"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -277,6 +286,7 @@ func TestMgmtTarget(t *testing.T) {
 			cmd.SetErr(io.Discard)
 			cmd.SetContext(t.Context())
 			f.register(cmd, true)
+			f.registerURLAlias(cmd)
 			if err := cmd.ParseFlags(tc.args); err != nil {
 				t.Fatal(err)
 			}

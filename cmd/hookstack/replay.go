@@ -32,10 +32,7 @@ type replayResult struct {
 }
 
 func newReplayCmd(getenv func(string) string) *cobra.Command {
-	var (
-		f  devFlags
-		mf mgmtFlags
-	)
+	var f mgmtFlags
 	cmd := &cobra.Command{
 		Use:   "replay <event-id>",
 		Short: "Send a received event through the pipeline again (dev server, or a deployed stack's archive)",
@@ -46,49 +43,40 @@ pipeline processes it again, and prints the new queue message id. <event-id> is 
 nothing again; replay is for events that failed or went dead, or after a processor fix.
 Rejected requests and handshakes were never queued and cannot be replayed.
 
-Where: --local (or --url) replays from a running dev server's event log (--url, else
-$HOOKSTACK_DEV_URL, else ` + defaultDevURL + `). --stack NAME (or --aws) replays from the
-deployed stack's archive: the processors keep every envelope they handled successfully
-in the stack's table for HOOKSTACK_ARCHIVE_TTL (default 7 days); replay reads it
-(dynamodb:GetItem) and sends it to its queue (sqs:SendMessage). If the same provider
-event id was archived for several providers, give it as provider:event-id. Events that
-went dead are not archived: redrive them with "hookstack dlq redrive". Without either
-flag: HOOKSTACK_BACKEND=aws means the stack (unless a dev server answers at
-` + defaultDevURL + `), anything else the dev server.`,
+On the dev server it replays from the event log. On a deployed stack it replays from the
+archive: the processors keep every envelope they handled successfully in the stack's
+table for HOOKSTACK_ARCHIVE_TTL (default 7 days); replay reads it (dynamodb:GetItem) and
+sends it to its queue (sqs:SendMessage). If the same provider event id was archived for
+several providers, give it as provider:event-id. Events that went dead are not archived:
+redrive them with "hookstack dlq redrive".
+
+` + mgmtRule,
 		Example: `  hookstack replay evt_3RZx5a2eZvKYlo2C0sU3cC03
   hookstack replay 01JD8X5R6Q3N9W2YV7T4K1M0ZB --json
-  hookstack replay evt_1 --url http://127.0.0.1:9000
+  hookstack replay evt_1 --dev-url http://127.0.0.1:9000
   hookstack replay evt_3RZx5a2eZvKYlo2C0sU3cC03 --stack Hookstack
   hookstack replay stripe:evt_3RZx5a2eZvKYlo2C0sU3cC03 --aws`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 1 || args[0] == "" {
-				return fmt.Errorf("replay takes one event id (see hookstack tail --since 1h, or the inspector), got %d arguments", len(args))
+				return fmt.Errorf("replay takes one event id (see hookstack tail --since 1h, or the inspector), got %d argument(s)\n  usage:   %s\n  example: hookstack replay evt_3RZx5a2eZvKYlo2C0sU3cC03",
+					len(args), cmd.UseLine())
 			}
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			remote := mf.aws || cmd.Flags().Changed("stack")
-			local := mf.local || cmd.Flags().Changed("url")
-			switch {
-			case local && remote:
-				return errors.New("--local/--url replay from the dev server, --stack/--aws from the deployed stack: pass one of them")
-			case local, !remote && getenv("HOOKSTACK_BACKEND") == "":
-				return runReplay(cmd, getenv, f, args[0])
-			}
-			t, err := mf.target(cmd, getenv) // the endpoints and dlq commands' rule
+			t, err := f.target(cmd, getenv)
 			if err != nil {
 				return err
 			}
 			if t.aws {
 				return runReplayAWS(cmd, t.stack, f.json, args[0])
 			}
-			return runReplay(cmd, getenv, f, args[0])
+			return runReplay(cmd, t.devURL, f.json, args[0])
 		},
 	}
-	f.register(cmd)
-	cmd.Flags().BoolVar(&mf.local, "local", false, "replay from the dev server (the default unless HOOKSTACK_BACKEND=aws)")
-	cmd.Flags().BoolVar(&mf.aws, "aws", false, "replay from the deployed stack's archive (as HOOKSTACK_BACKEND=aws)")
-	cmd.Flags().StringVar(&mf.stack, "stack", "", "the deployed stack to replay from (default $HOOKSTACK_STACK, else "+stack.DefaultName+"); implies AWS")
+	f.register(cmd, false)
+	f.registerURLAlias(cmd)
+	cmd.Flags().BoolVar(&f.json, "json", false, "print the replayed event (id, provider, event id, type, queue, message id) as a JSON object")
 	return cmd
 }
 
@@ -143,11 +131,7 @@ func runReplayAWS(cmd *cobra.Command, name string, asJSON bool, id string) error
 	return nil
 }
 
-func runReplay(cmd *cobra.Command, getenv func(string) string, f devFlags, id string) error {
-	base, err := devBase(getenv, f.url)
-	if err != nil {
-		return err
-	}
+func runReplay(cmd *cobra.Command, base string, asJSON bool, id string) error {
 	target := base + "/api/events/" + url.PathEscape(id) + "/replay"
 	req, err := http.NewRequestWithContext(cmd.Context(), http.MethodPost, target, nil)
 	if err != nil {
@@ -163,7 +147,7 @@ func runReplay(cmd *cobra.Command, getenv func(string) string, f devFlags, id st
 	case resp.StatusCode == http.StatusNotFound:
 		msg := apiError(resp)
 		if msg == "" || msg == "404 page not found" {
-			return fmt.Errorf("%s does not know replay (is it hookstack dev?): check --url / HOOKSTACK_DEV_URL", base)
+			return fmt.Errorf("%s does not know replay (is it hookstack dev?): check --dev-url / HOOKSTACK_DEV_URL", base)
 		}
 		return fmt.Errorf("%s: give our id or the provider's event id of a request this dev server received (hookstack tail --since 1h lists them)", msg)
 	case resp.StatusCode == http.StatusConflict:
@@ -176,7 +160,7 @@ func runReplay(cmd *cobra.Command, getenv func(string) string, f devFlags, id st
 		return fmt.Errorf("read the answer of %s: %w", target, err)
 	}
 	out := cmd.OutOrStdout()
-	if f.json {
+	if asJSON {
 		enc := json.NewEncoder(out)
 		enc.SetIndent("", "  ")
 		return enc.Encode(res)

@@ -54,14 +54,8 @@ func (f *secretsFlags) useAWS(cmd *cobra.Command, getenv func(string) string) (b
 	if f.local || remote {
 		return remote, nil
 	}
-	switch b := getenv("HOOKSTACK_BACKEND"); b {
-	case "", "local":
-		return false, nil
-	case "aws":
-		return true, nil
-	default:
-		return false, fmt.Errorf("HOOKSTACK_BACKEND=%q: use local or aws (or pass --local or --stack)", b)
-	}
+	b, err := parseBackend(getenv)
+	return b == backendAWS, err
 }
 
 // secretsResult is what set and retire print (as JSON with --json). Active
@@ -92,7 +86,7 @@ keeps only the newest.
 		Example: `  hookstack secrets set stripe whsec_... --stack Hookstack
   hookstack secrets retire stripe --stack Hookstack
   hookstack secrets set github - --local < github-secret.txt`,
-		Args: cobra.NoArgs,
+		Args: subcommandArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return fmt.Errorf("secrets needs a subcommand: set or retire (see hookstack secrets --help)")
 		},
@@ -118,15 +112,16 @@ For salesforce the "secret" is an allowed OrganizationId, for livechat the webho
 secret_key.
 
 In AWS the stored value is a JSON array, newest first; the ingest function caches it for
-up to ` + ingestSecretTTL + `. Locally, "hookstack dev" reads secrets.json at start-up: restart it
-after a change (and HOOKSTACK_SECRET_<PROVIDER>, when set, wins over the file).
+up to ` + ingestSecretTTL + `. Locally, "hookstack dev" picks up a change of secrets.json while it
+runs; a dev server older than this version needs a restart (and HOOKSTACK_SECRET_<PROVIDER>,
+when set, wins over the file).
 
 ` + backendRule,
 		Example: `  hookstack secrets set stripe whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw --stack Hookstack
   pbpaste | hookstack secrets set stripe - --aws
   hookstack secrets set salesforce 00D5g000004SabcEAC --local --data /tmp/hookstack
   hookstack secrets set standard whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD --stack HookstackDev --json`,
-		Args: cobra.ExactArgs(2),
+		Args: exactArgs(2, "hookstack secrets set stripe whsec_... (or - to read it from standard input)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			provider, value := args[0], args[1]
 			if err := checkProvider(provider); err != nil {
@@ -156,12 +151,13 @@ func newSecretsRetireCmd(getenv func(string) string) *cobra.Command {
 		Long: `retire drops every active secret of the provider but the newest, finishing a rotation
 started with "hookstack secrets set". Run it once the provider signs with the new secret
 only (for Stripe: once the old secret's expiry has passed). In AWS the ingest function stops
-accepting the retired secrets within ` + ingestSecretTTL + ` (its cache); locally, restart "hookstack dev".
+accepting the retired secrets within ` + ingestSecretTTL + ` (its cache); locally, "hookstack dev" picks
+the change up (one older than this version needs a restart).
 
 ` + backendRule,
 		Example: `  hookstack secrets retire stripe --stack Hookstack
   hookstack secrets retire github --local --json`,
-		Args: cobra.ExactArgs(1),
+		Args: exactArgs(1, "hookstack secrets retire stripe --stack Hookstack"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkProvider(args[0]); err != nil {
 				return err
@@ -311,7 +307,7 @@ func editLocalSecret(cmd *cobra.Command, getenv func(string) string, f *secretsF
 	}
 	res.Active = maskAll(after)
 	if res.Changed {
-		res.Next = fmt.Sprintf("hookstack dev reads %s at start-up: restart it to use the change.", path)
+		res.Next = fmt.Sprintf("A running hookstack dev picks up the change of %s; a dev server older than this version needs a restart.", path)
 		if action == "set" && len(after) > 1 {
 			res.Next += fmt.Sprintf("\nOnce every sender uses the new secret, run: hookstack secrets retire %s --local", provider)
 			if f.dataDir != ".hookstack" {

@@ -169,7 +169,7 @@ func TestSecretsLocal(t *testing.T) {
 		{
 			name: "default backend is local", args: []string{"secrets", "set", "stripe", stripeOld, "--data", data},
 			file: map[string][]string{"github": {"gh-secret-from-dev-start"}, "stripe": {stripeOld}},
-			out:  []string{"stripe: added the new secret to " + path, "1. whsec_OL…", "reads " + path + " at start-up: restart it"},
+			out:  []string{"stripe: added the new secret to " + path, "1. whsec_OL…", "picks up the change of " + path, "a dev server older than this version needs a restart"},
 		},
 		{
 			name: "HOOKSTACK_BACKEND=local, rotation", env: map[string]string{"HOOKSTACK_BACKEND": "local"},
@@ -205,6 +205,24 @@ func TestSecretsLocal(t *testing.T) {
 			name: "bad HOOKSTACK_BACKEND", env: map[string]string{"HOOKSTACK_BACKEND": "gcp"},
 			args: []string{"secrets", "set", "stripe", stripeNew, "--data", data},
 			errs: []string{`HOOKSTACK_BACKEND="gcp": use local or aws`},
+		},
+		{
+			name: "HOOKSTACK_BACKEND is read like every command reads it (trimmed, any case)", env: map[string]string{"HOOKSTACK_BACKEND": " Local "},
+			args: []string{"secrets", "retire", "github", "--data", data},
+			file: map[string][]string{"github": {"gh-secret-from-dev-start"}, "stripe": {stripeNew}},
+			out:  []string{"nothing to retire"},
+		},
+		{
+			name: "set without a value: usage and example", args: []string{"secrets", "set", "stripe"},
+			errs: []string{"set takes <provider> <value|->, got 1 argument", "usage:   hookstack secrets set <provider> <value|-> [flags]", "example: hookstack secrets set stripe whsec_"},
+		},
+		{
+			name: "retire without a provider: usage and example", args: []string{"secrets", "retire"},
+			errs: []string{"retire takes <provider>, got 0 arguments", "usage:   hookstack secrets retire <provider>", "example: hookstack secrets retire stripe"},
+		},
+		{
+			name: "misspelt subcommand", args: []string{"secrets", "rotate"},
+			errs: []string{`unknown command "rotate" for "hookstack secrets"`, "secrets has: retire, set"},
 		},
 		{
 			name: "empty stdin", args: []string{"secrets", "set", "stripe", "-", "--data", data},

@@ -38,6 +38,7 @@ const maxResponseBytes = 1 << 20
 // deliveryFlags are the flags send and trigger share.
 type deliveryFlags struct {
 	url       string
+	devURL    string
 	signedURL string
 	secret    string
 	dataDir   string
@@ -46,7 +47,8 @@ type deliveryFlags struct {
 }
 
 func (f *deliveryFlags) register(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&f.url, "url", "", "where to POST (default $HOOKSTACK_DEV_URL/webhooks/<provider>, else "+defaultDevURL+"/webhooks/<provider>; a URL without a path gets /webhooks/<provider>)")
+	cmd.Flags().StringVar(&f.url, "url", "", "the full URL to POST to, e.g. a tunnel or API Gateway URL (a URL without a path gets /webhooks/<provider>; default <dev-url>/webhooks/<provider>)")
+	cmd.Flags().StringVar(&f.devURL, "dev-url", "", devURLUsage+": POST to <dev-url>/webhooks/<provider>")
 	cmd.Flags().StringVar(&f.signedURL, "signed-url", "", "the URL to sign for trello, hubspot and twilio when the server sees another one than --url (behind a proxy or tunnel; default: --url)")
 	cmd.Flags().StringVar(&f.secret, "secret", "", "signing secret (default: HOOKSTACK_SECRET_<PROVIDER>, else the dev server's <data>/secrets.json); for salesforce the OrganizationId, for livechat the secret_key")
 	cmd.Flags().StringVar(&f.dataDir, "data", ".hookstack", "the dev server's data folder, where its secrets.json is")
@@ -86,8 +88,9 @@ Providers: ` + strings.Join(signature.Providers, ", ") + `.`,
   hookstack send github payload.json --type push
   cat order.json | hookstack send shopify - --type orders/create
   hookstack send standard lead.json --secret whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw --json
+  hookstack send stripe event.json --dev-url http://127.0.0.1:9000
   hookstack send trello card.json --url https://abc123.execute-api.eu-west-1.amazonaws.com`,
-		Args: cobra.ExactArgs(2),
+		Args: exactArgs(2, "hookstack send github payload.json --type push (or - to read the body from standard input)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runSend(cmd, getenv, f, args[0], args[1], headers, eventType)
 		},
@@ -188,7 +191,7 @@ type result struct {
 
 // deliver signs s for its provider and POSTs it.
 func deliver(cmd *cobra.Command, getenv func(string) string, f deliveryFlags, s sample.Sample) (*result, error) {
-	postURL, err := targetURL(getenv, f.url, s.Provider)
+	postURL, err := targetURL(getenv, f.url, f.devURL, s.Provider)
 	if err != nil {
 		return nil, err
 	}
@@ -255,7 +258,7 @@ func unreachable(postURL string, f deliveryFlags, err error) error {
 	if errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("no answer from %s within %s: is the server busy or stuck? (raise --timeout to wait longer): %w", postURL, f.timeout, err)
 	}
-	return fmt.Errorf("could not reach %s: is `hookstack dev` running? (start it, or pass --url / set HOOKSTACK_DEV_URL to the server): %w", postURL, err)
+	return fmt.Errorf("could not reach %s: is `hookstack dev` running? (start it, or pass --dev-url / set HOOKSTACK_DEV_URL to where it runs, or --url to another server): %w", postURL, err)
 }
 
 // report prints res and returns an error saying what to do next when the
@@ -292,7 +295,8 @@ func hint(status int, provider string) string {
 	switch status {
 	case http.StatusUnauthorized:
 		return "the server rejected the signature: is --secret the secret the server uses? " +
-			"(hookstack dev prints it at start-up; it is kept in .hookstack/secrets.json)" +
+			"(hookstack dev prints it at start-up; it is kept in .hookstack/secrets.json; " +
+			"if you just ran `hookstack secrets set`, a dev server older than this version needs a restart)" +
 			map[string]string{
 				"trello":  "; trello signs the URL: pass --signed-url with the URL the server sees (its HOOKSTACK_PUBLIC_URL)",
 				"hubspot": "; hubspot signs the URL: pass --signed-url with the URL the server sees (its HOOKSTACK_PUBLIC_URL)",
@@ -318,18 +322,22 @@ func hint(status int, provider string) string {
 }
 
 // targetURL is where to POST: flagURL (with /webhooks/<provider> added when
-// it has no path), else HOOKSTACK_DEV_URL's, else the default dev server's.
-func targetURL(getenv func(string) string, flagURL, provider string) (string, error) {
-	raw, from := flagURL, "--url"
-	if raw == "" {
-		raw, from = getenv("HOOKSTACK_DEV_URL"), "HOOKSTACK_DEV_URL"
+// it has no path), else <devURL>/webhooks/<provider> with devURL from
+// --dev-url, else HOOKSTACK_DEV_URL, else the default dev server.
+func targetURL(getenv func(string) string, flagURL, devURL, provider string) (string, error) {
+	if flagURL == "" {
+		base, err := mgmtDevURL(getenv, devURL, "--dev-url")
+		if err != nil {
+			return "", err
+		}
+		return base + "/webhooks/" + provider, nil
 	}
-	if raw == "" {
-		raw = defaultDevURL
+	if devURL != "" {
+		return "", errors.New("--url is the full URL to POST to, --dev-url the dev server's base URL (the POST goes to <dev-url>/webhooks/<provider>): give one of them")
 	}
-	u, err := url.Parse(raw)
+	u, err := url.Parse(flagURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return "", fmt.Errorf("%s %q is not an http(s) URL: use e.g. %s", from, raw, defaultDevURL)
+		return "", fmt.Errorf("--url %q is not an http(s) URL: use e.g. %s/webhooks/%s", flagURL, defaultDevURL, provider)
 	}
 	if u.Path == "" || u.Path == "/" {
 		u.Path = "/webhooks/" + provider
@@ -387,6 +395,16 @@ func resolveSecret(getenv func(string) string, flag, dataDir, provider string) (
 			}
 		}
 	}
-	return "", "", fmt.Errorf("no %s secret: pass --secret, set %s, or start `hookstack dev` (it keeps its secrets in %s; use --data if it runs with another folder)",
-		provider, env, path)
+	abs, aerr := filepath.Abs(path)
+	if aerr != nil {
+		abs = path
+	}
+	checked := abs + " does not exist"
+	if err == nil {
+		checked = abs + " has no " + provider + " secret"
+	}
+	return "", "", fmt.Errorf("no %s secret: pass --secret, set %s, or point at the dev server's secrets file: %s. "+
+		"Run this from the folder where `hookstack dev` runs (it keeps its secrets in <that folder>/.hookstack/secrets.json), "+
+		"or pass --data <its data folder> (the --data it was started with)",
+		provider, env, checked)
 }

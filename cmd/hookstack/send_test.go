@@ -204,19 +204,23 @@ func TestSendDoesNotFollowRedirects(t *testing.T) {
 
 func TestTargetURL(t *testing.T) {
 	tests := []struct {
-		name, flag, env, want, wantErr string
+		name, flag, devURL, env, want, wantErr string
 	}{
-		{"default", "", "", "http://127.0.0.1:8080/webhooks/stripe", ""},
-		{"env base", "", "http://127.0.0.1:9000", "http://127.0.0.1:9000/webhooks/stripe", ""},
-		{"env base with slash", "", "http://127.0.0.1:9000/", "http://127.0.0.1:9000/webhooks/stripe", ""},
-		{"flag wins", "https://x.example.com", "http://127.0.0.1:9000", "https://x.example.com/webhooks/stripe", ""},
-		{"flag full URL kept", "https://x.example.com/prod/webhooks/stripe?a=1", "", "https://x.example.com/prod/webhooks/stripe?a=1", ""},
-		{"no scheme", "localhost:8080", "", "", "--url \"localhost:8080\" is not an http(s) URL"},
-		{"bad env", "", "ftp://x", "", "HOOKSTACK_DEV_URL \"ftp://x\" is not an http(s) URL"},
+		{"default", "", "", "", "http://127.0.0.1:8080/webhooks/stripe", ""},
+		{"env base", "", "", "http://127.0.0.1:9000", "http://127.0.0.1:9000/webhooks/stripe", ""},
+		{"env base with slash", "", "", "http://127.0.0.1:9000/", "http://127.0.0.1:9000/webhooks/stripe", ""},
+		{"flag wins", "https://x.example.com", "", "http://127.0.0.1:9000", "https://x.example.com/webhooks/stripe", ""},
+		{"flag full URL kept", "https://x.example.com/prod/webhooks/stripe?a=1", "", "", "https://x.example.com/prod/webhooks/stripe?a=1", ""},
+		{"--dev-url wins over the env", "", "http://127.0.0.1:7000/", "http://127.0.0.1:9000", "http://127.0.0.1:7000/webhooks/stripe", ""},
+		{"--dev-url with a base path", "", "https://tunnel.example.com/dev", "", "https://tunnel.example.com/dev/webhooks/stripe", ""},
+		{"--url and --dev-url", "https://x.example.com", "http://127.0.0.1:7000", "", "", "--url is the full URL to POST to, --dev-url the dev server's base URL"},
+		{"no scheme", "localhost:8080", "", "", "", "--url \"localhost:8080\" is not an http(s) URL"},
+		{"bad --dev-url", "", "localhost:8080", "", "", "--dev-url \"localhost:8080\" is not the dev server's base URL"},
+		{"bad env", "", "", "ftp://x", "", "HOOKSTACK_DEV_URL \"ftp://x\" is not the dev server's base URL"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := targetURL(func(string) string { return tt.env }, tt.flag, "stripe")
+			got, err := targetURL(func(string) string { return tt.env }, tt.flag, tt.devURL, "stripe")
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tt.wantErr)
@@ -231,6 +235,10 @@ func TestTargetURL(t *testing.T) {
 }
 
 func TestResolveSecret(t *testing.T) {
+	cwd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "secrets.json"), []byte(`{"stripe":["whsec_file_new","whsec_file_old"],"github":[]}`), 0o600); err != nil {
 		t.Fatal(err)
@@ -248,7 +256,10 @@ func TestResolveSecret(t *testing.T) {
 		{"env empty entries skipped", "", ",,whsec_env", dir, "stripe", "whsec_env", "HOOKSTACK_SECRET_STRIPE", ""},
 		{"dev server file, newest", "", "", dir, "stripe", "whsec_file_new", filepath.Join(dir, "secrets.json") + " (the dev server's)", ""},
 		{"file without the provider", "", "", dir, "github", "", "", "no github secret: pass --secret, set HOOKSTACK_SECRET_GITHUB"},
-		{"no file", "", "", t.TempDir(), "stripe", "", "", "start `hookstack dev`"},
+		{"no file: the absolute path checked, and what to do", "", "", "no-such-dir", "stripe", "", "",
+			filepath.Join(cwd, "no-such-dir", "secrets.json") + " does not exist. Run this from the folder where `hookstack dev` runs"},
+		{"file without the provider says so", "", "", dir, "zoom", "", "", filepath.Join(dir, "secrets.json") + " has no zoom secret"},
+		{"the flag to pass", "", "", t.TempDir(), "stripe", "", "", "or pass --data <its data folder>"},
 		{"malformed file", "", "", bad, "stripe", "", "", "is not the dev server's secrets file"},
 	}
 	for _, tt := range tests {
@@ -279,7 +290,8 @@ func TestHint(t *testing.T) {
 		provider string
 		want     string
 	}{
-		{401, "stripe", "the server rejected the signature: is --secret the secret the server uses? (hookstack dev prints it at start-up; it is kept in .hookstack/secrets.json)"},
+		{401, "stripe", "the server rejected the signature: is --secret the secret the server uses? (hookstack dev prints it at start-up; it is kept in .hookstack/secrets.json;"},
+		{401, "stripe", "if you just ran `hookstack secrets set`, a dev server older than this version needs a restart"},
 		{401, "hubspot", "--signed-url"},
 		{403, "github", "HOOKSTACK_ALLOW_CIDRS_GITHUB"},
 		{404, "stripe", "check --url"},

@@ -11,44 +11,16 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
-	"github.com/hookstack/hookstack/shared/stack"
 	"github.com/spf13/cobra"
 )
 
-// devFlags are the flags of the commands that talk to a running dev server.
-type devFlags struct {
-	url  string
-	json bool
-}
-
-func (f *devFlags) register(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&f.url, "url", "", "the dev server (default $HOOKSTACK_DEV_URL, else "+defaultDevURL+")")
-	cmd.Flags().BoolVar(&f.json, "json", false, "print JSON (tail: one object per line)")
-}
-
-// devBase is the dev server's base URL: --url, else HOOKSTACK_DEV_URL,
-// else the default, without a trailing slash or path.
-func devBase(getenv func(string) string, flag string) (string, error) {
-	raw, from := flag, "--url"
-	if raw == "" {
-		raw, from = getenv("HOOKSTACK_DEV_URL"), "HOOKSTACK_DEV_URL"
-	}
-	if raw == "" {
-		raw = defaultDevURL
-	}
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return "", fmt.Errorf("%s %q is not an http(s) URL: use e.g. %s", from, raw, defaultDevURL)
-	}
-	return u.Scheme + "://" + u.Host + strings.TrimRight(u.Path, "/"), nil
-}
-
 // noDevServer is the error for a dev server that does not answer.
 func noDevServer(base string, err error) error {
-	return fmt.Errorf("no dev server answers at %s: start one with `make dev` or `hookstack dev`, or set HOOKSTACK_DEV_URL (or --url) to where it runs: %w", base, err)
+	return fmt.Errorf("no dev server answers at %s: start one with `make dev` or `hookstack dev`, or set HOOKSTACK_DEV_URL (or --dev-url) to where it runs: %w", base, err)
 }
 
 // apiError reads a dev server's {"error": ...} answer.
@@ -76,12 +48,62 @@ type tailEvent struct {
 	HTTPStatus int       `json:"http_status"`
 }
 
+// tailDelivery is one outbound delivery attempt: an item of the dev server's
+// GET /api/deliveries and the data of its stream's "delivery" messages
+// (notify.Attempt), or what the deployed deliverer logs of one.
+type tailDelivery struct {
+	DeliveryID     string    `json:"delivery_id"`
+	NotificationID string    `json:"notification_id,omitempty"`
+	EventType      string    `json:"event_type,omitempty"`
+	EndpointID     string    `json:"endpoint_id"`
+	Attempt        int       `json:"attempt,omitempty"`
+	Outcome        string    `json:"outcome"` // delivered, retry, disabled, failed, dropped
+	StatusCode     int       `json:"status_code,omitempty"`
+	DurationMS     int64     `json:"duration_ms,omitempty"`
+	Reason         string    `json:"reason,omitempty"`
+	Error          string    `json:"error,omitempty"`
+	AttemptedAt    time.Time `json:"attempted_at"`
+	NextAttemptAt  time.Time `json:"next_attempt_at,omitzero"`
+}
+
+// Kinds of tail's lines (the "kind" field of --json).
+const (
+	kindEvent    = "event"
+	kindDelivery = "delivery"
+)
+
+// tailLine is one line tail prints: a received event (or its status
+// change) or a delivery attempt. raw, when set, is the object as the dev
+// server sent it (--json prints it whole, with "kind" added).
+type tailLine struct {
+	event    *tailEvent
+	delivery *tailDelivery
+	raw      json.RawMessage
+}
+
+func (l tailLine) at() time.Time {
+	if l.delivery != nil {
+		return l.delivery.AttemptedAt
+	}
+	return l.event.ReceivedAt
+}
+
+// tailFilter is --provider and --type: events by their provider and type;
+// deliveries by their event_type, and none at all with --provider (a
+// delivery carries a domain event, of no one provider).
+type tailFilter struct{ provider, typ string }
+
+func (f tailFilter) keep(l tailLine) bool {
+	if l.delivery != nil {
+		return f.provider == "" && (f.typ == "" || l.delivery.EventType == f.typ)
+	}
+	return (f.provider == "" || l.event.Provider == f.provider) && (f.typ == "" || l.event.Type == f.typ)
+}
+
 type tailOptions struct {
-	devFlags
+	mgmtFlags
 	provider, typ string
 	since         time.Duration
-	stack         string        // follow this deployed stack (CloudWatch Logs) instead of a dev server
-	aws           bool          // --aws: the stack named by $HOOKSTACK_STACK, else the default
 	poll          time.Duration // how often to read the stack's logs
 }
 
@@ -89,20 +111,29 @@ func newTailCmd(getenv func(string) string) *cobra.Command {
 	var o tailOptions
 	cmd := &cobra.Command{
 		Use:   "tail",
-		Short: "Follow received webhooks and their processing outcomes as they happen",
+		Short: "Follow received webhooks, their processing outcomes and outbound deliveries as they happen",
 		Long: `tail follows a running dev server (hookstack dev) and prints one line per received
 request and per status change: time, provider, type, event id, status (queued, processed,
-failed, dead or rejected) and the reason of a rejection or failure. --since prints the
-requests received in that past window first. Ctrl-C stops it.
+failed, dead or rejected) and the reason of a rejection or failure; and one line per
+outbound delivery attempt: time, "delivery", event type, endpoint id, outcome (delivered,
+retry, disabled, failed or dropped) with the HTTP status, the attempt number, the time of
+the next attempt of a retry, and the reason. --type applies to events and deliveries (a
+delivery's type is its outbound event type, e.g. payment.succeeded); --provider shows that
+provider's requests only, and no deliveries. --since prints what happened in that past
+window first. --json prints one JSON object per line, with "kind": "event" or "delivery".
+Ctrl-C stops it.
 
-With --stack (or --aws) it follows a deployed stack instead: it reads the ingest and
-processor functions' log lines from CloudWatch Logs (the stack's LogGroup outputs; needs
-logs:FilterLogEvents), polling every --poll. Lines appear once CloudWatch Logs has them,
-usually a few seconds after the event.`,
+With --stack (or --aws) it follows a deployed stack instead: it reads the ingest,
+processor and deliverer functions' log lines from CloudWatch Logs (the stack's LogGroup
+outputs; needs logs:FilterLogEvents), polling every --poll. Lines appear once CloudWatch
+Logs has them, usually a few seconds after the event.
+
+` + mgmtRule,
 		Example: `  hookstack tail
   hookstack tail --provider stripe --since 10m
-  hookstack tail --type push --json | jq .status
-  hookstack tail --url http://127.0.0.1:9000
+  hookstack tail --type payment.succeeded
+  hookstack tail --json | jq 'select(.kind == "delivery") | .outcome'
+  hookstack tail --dev-url http://127.0.0.1:9000
   hookstack tail --stack Hookstack --since 1h --provider github`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -114,41 +145,38 @@ usually a few seconds after the event.`,
 			if o.since < 0 {
 				return fmt.Errorf("--since %s is negative: give a past window such as 10m or 2h", o.since)
 			}
-			if o.stack != "" || o.aws {
-				if o.url != "" {
-					return errors.New("--url follows a dev server, --stack and --aws a deployed stack: give one of them")
-				}
+			t, err := o.target(cmd, getenv)
+			if err != nil {
+				return err
+			}
+			if t.aws {
 				if o.poll < 100*time.Millisecond {
 					return fmt.Errorf("--poll %s is too short: CloudWatch Logs answers in about a second; use 1s or more", o.poll)
 				}
-				return runTailStack(cmd, getenv, o)
+				return runTailStack(cmd, t.stack, o)
 			}
-			return runTail(cmd, getenv, o)
+			return runTail(cmd, t.devURL, o)
 		},
 	}
-	o.register(cmd)
-	cmd.Flags().StringVar(&o.provider, "provider", "", "only this provider's requests")
-	cmd.Flags().StringVar(&o.typ, "type", "", "only this event type (as the provider names it, e.g. payment_intent.succeeded)")
-	cmd.Flags().DurationVar(&o.since, "since", 0, "first print the requests received this long ago and since (e.g. 10m)")
-	cmd.Flags().StringVar(&o.stack, "stack", "", "follow this deployed stack's CloudWatch Logs instead of a dev server")
-	cmd.Flags().BoolVar(&o.aws, "aws", false, "follow the deployed stack named by $HOOKSTACK_STACK (else "+stack.DefaultName+")")
+	o.register(cmd, false)
+	o.registerURLAlias(cmd)
+	cmd.Flags().BoolVar(&o.json, "json", false, `print one JSON object per line: events ("kind": "event") and delivery attempts ("kind": "delivery")`)
+	cmd.Flags().StringVar(&o.provider, "provider", "", "only this provider's requests (and no deliveries)")
+	cmd.Flags().StringVar(&o.typ, "type", "", "only this event type: a request's as the provider names it (payment_intent.succeeded), a delivery's outbound type (payment.succeeded)")
+	cmd.Flags().DurationVar(&o.since, "since", 0, "first print what happened this long ago and since (e.g. 10m)")
 	cmd.Flags().DurationVar(&o.poll, "poll", 2*time.Second, "with --stack: how often to read the logs")
 	return cmd
 }
 
-func runTail(cmd *cobra.Command, getenv func(string) string, o tailOptions) error {
-	base, err := devBase(getenv, o.url)
-	if err != nil {
-		return err
-	}
+func runTail(cmd *cobra.Command, base string, o tailOptions) error {
 	ctx := cmd.Context()
+	filter := tailFilter{provider: o.provider, typ: o.typ}
 	q := url.Values{}
 	if o.provider != "" {
 		q.Set("provider", o.provider)
 	}
-	if o.typ != "" {
-		q.Set("type", o.typ)
-	}
+	// --type is not sent: the server filters its events by it, and would
+	// not know it also names deliveries' types; filter applies it here.
 	// Subscribe first, so nothing falls between the history and the stream.
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/api/stream?"+q.Encode(), nil)
 	if err != nil {
@@ -169,12 +197,12 @@ func runTail(cmd *cobra.Command, getenv func(string) string, o tailOptions) erro
 	out := cmd.OutOrStdout()
 	p := &tailPrinter{w: out, json: o.json}
 	if o.since > 0 {
-		history, err := tailHistory(ctx, base, q, time.Now().Add(-o.since))
+		history, err := tailHistory(ctx, cmd.ErrOrStderr(), base, q, filter, time.Now().Add(-o.since))
 		if err != nil {
 			return err
 		}
-		for _, e := range history {
-			p.print(e)
+		for _, l := range history {
+			p.print(l)
 		}
 	}
 	fmt.Fprintf(cmd.ErrOrStderr(), "following %s (Ctrl-C to stop)\n", base)
@@ -191,68 +219,121 @@ func runTail(cmd *cobra.Command, getenv func(string) string, o tailOptions) erro
 			}
 			return fmt.Errorf("read the stream from %s: %w", base, err)
 		}
-		if m.Event != "event" {
-			continue
+		l, ok := tailLineOf(m)
+		if ok && filter.keep(l) {
+			p.print(l)
 		}
-		var e tailEvent
-		if err := json.Unmarshal(m.Data, &e); err != nil {
-			continue // not a summary: skip rather than stop following
-		}
-		p.print(e)
 	}
 }
 
-// tailHistory returns the requests received since from, oldest first.
-func tailHistory(ctx context.Context, base string, q url.Values, from time.Time) ([]tailEvent, error) {
+// tailLineOf reads a stream message: "event" (an event summary) or
+// "delivery" (a delivery attempt); false for anything else, which is
+// skipped rather than stopping the follow.
+func tailLineOf(m sseMessage) (tailLine, bool) {
+	switch m.Event {
+	case kindEvent:
+		var e tailEvent
+		if json.Unmarshal(m.Data, &e) != nil {
+			return tailLine{}, false
+		}
+		return tailLine{event: &e}, true
+	case kindDelivery:
+		var d tailDelivery
+		if json.Unmarshal(m.Data, &d) != nil || d.DeliveryID == "" {
+			return tailLine{}, false
+		}
+		return tailLine{delivery: &d, raw: m.Data}, true
+	}
+	return tailLine{}, false
+}
+
+// tailHistory returns the requests received and the delivery attempts made
+// since from, oldest first. A dev server without GET /api/deliveries gives
+// the requests only (with a note on stderr).
+func tailHistory(ctx context.Context, stderr io.Writer, base string, q url.Values, filter tailFilter, from time.Time) ([]tailLine, error) {
 	hq := url.Values{"limit": {"1000"}}
 	for k, v := range q {
 		hq[k] = v
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/api/events?"+hq.Encode(), nil)
-	if err != nil {
+	if filter.typ != "" {
+		hq.Set("type", filter.typ)
+	}
+	var events []tailEvent
+	if err := getJSON(ctx, base, "/api/events?"+hq.Encode(), &events); err != nil {
 		return nil, err
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, noDevServer(base, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("%s/api/events answered %d: %s", base, resp.StatusCode, apiError(resp))
-	}
-	var list []tailEvent
-	if err := json.NewDecoder(resp.Body).Decode(&list); err != nil {
-		return nil, fmt.Errorf("read %s/api/events: %w", base, err)
-	}
-	var out []tailEvent
-	for _, e := range list {
-		if !e.ReceivedAt.Before(from) {
-			out = append(out, e)
+	var out []tailLine
+	for _, e := range events {
+		l := tailLine{event: &e}
+		if !e.ReceivedAt.Before(from) && filter.keep(l) {
+			out = append(out, l)
 		}
 	}
-	slices.Reverse(out) // the API lists newest first
+	if filter.provider == "" {
+		var raws []json.RawMessage
+		if err := getJSON(ctx, base, "/api/deliveries", &raws); err != nil {
+			fmt.Fprintf(stderr, "note: no delivery history (%v)\n", err)
+		}
+		for _, raw := range raws {
+			l, ok := tailLineOf(sseMessage{Event: kindDelivery, Data: raw})
+			if ok && !l.delivery.AttemptedAt.Before(from) && filter.keep(l) {
+				out = append(out, l)
+			}
+		}
+	}
+	slices.SortStableFunc(out, func(a, b tailLine) int { return a.at().Compare(b.at()) })
 	return out, nil
 }
 
-// tailPrinter prints one line per event: aligned text, or JSON lines.
+// getJSON decodes the dev server's 200 answer to GET base+path into v.
+func getJSON(ctx context.Context, base, path string, v any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+path, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return noDevServer(base, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s%s answered %d: %s", base, path, resp.StatusCode, apiError(resp))
+	}
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		return fmt.Errorf("read %s%s: %w", base, path, err)
+	}
+	return nil
+}
+
+// tailPrinter prints one line per event or delivery attempt: aligned text,
+// or JSON lines with a "kind".
 type tailPrinter struct {
 	w    io.Writer
 	json bool
 }
 
-func (p *tailPrinter) print(e tailEvent) {
+func (p *tailPrinter) print(l tailLine) {
 	if p.json {
-		b, _ := json.Marshal(e)
-		fmt.Fprintf(p.w, "%s\n", b)
+		kind, raw := kindEvent, l.raw
+		if l.delivery != nil {
+			kind = kindDelivery
+		}
+		if raw == nil {
+			if l.delivery != nil {
+				raw, _ = json.Marshal(l.delivery)
+			} else {
+				raw, _ = json.Marshal(l.event)
+			}
+		}
+		fmt.Fprintf(p.w, "%s\n", withKind(kind, raw))
 		return
 	}
-	dash := func(s string) string {
-		if s == "" {
-			return "-"
-		}
-		return s
+	if l.delivery != nil {
+		fmt.Fprintln(p.w, deliveryText(*l.delivery))
+		return
 	}
-	line := fmt.Sprintf("%s  %-10s  %-30s  %-36s  %s", e.ReceivedAt.Local().Format("15:04:05.000"), dash(e.Provider), dash(e.Type), dash(e.EventID), dash(e.Status))
+	e := l.event
+	line := fmt.Sprintf("%s  %-10s  %-30s  %-36s  %s", e.ReceivedAt.Local().Format(tailTime), orDash(e.Provider), orDash(e.Type), orDash(e.EventID), orDash(e.Status))
 	if e.Status == "rejected" && e.HTTPStatus != 0 {
 		line += fmt.Sprintf(" (%d)", e.HTTPStatus)
 	}
@@ -260,6 +341,67 @@ func (p *tailPrinter) print(e tailEvent) {
 		line += "  " + e.Reason
 	}
 	fmt.Fprintln(p.w, strings.TrimRight(line, " "))
+}
+
+// tailTime is the layout of the time column.
+const tailTime = "15:04:05.000"
+
+// deliveryText is a delivery attempt's line, in the columns of the event
+// lines: time, "delivery", event type, endpoint id, then the outcome with
+// the HTTP status, the attempt, the next attempt and the reason.
+func deliveryText(d tailDelivery) string {
+	line := fmt.Sprintf("%s  %-10s  %-30s  %-36s  %s", d.AttemptedAt.Local().Format(tailTime), kindDelivery, orDash(d.EventType), orDash(d.EndpointID), orDash(d.Outcome))
+	if d.StatusCode != 0 {
+		line += fmt.Sprintf(" (%d)", d.StatusCode)
+	}
+	if d.Attempt > 0 {
+		line += fmt.Sprintf("  attempt %d", d.Attempt)
+	}
+	if !d.NextAttemptAt.IsZero() {
+		line += "  next " + d.NextAttemptAt.Local().Format("15:04:05")
+	}
+	if why := oneLine(joinNonEmpty(d.Reason, d.Error)); why != "" {
+		line += "  " + why
+	}
+	return strings.TrimRight(line, " ")
+}
+
+func joinNonEmpty(a, b string) string {
+	switch {
+	case a == "":
+		return b
+	case b == "" || a == b:
+		return a
+	}
+	return a + ": " + b
+}
+
+// withKind returns the JSON object raw, compacted, with "kind" first. A
+// value that is not an object is wrapped: {"kind":..., "data": raw}.
+func withKind(kind string, raw []byte) []byte {
+	var buf bytes.Buffer
+	if json.Compact(&buf, raw) != nil || buf.Len() < 2 || buf.Bytes()[0] != '{' {
+		b, _ := json.Marshal(struct {
+			Kind string          `json:"kind"`
+			Data json.RawMessage `json:"data,omitempty"`
+		}{kind, json.RawMessage(buf.Bytes())})
+		return b
+	}
+	obj := buf.Bytes()
+	var peek map[string]json.RawMessage
+	if json.Unmarshal(obj, &peek) == nil {
+		if _, has := peek["kind"]; has {
+			return obj // the server's own kind wins
+		}
+	}
+	out := []byte(`{"kind":` + strconv.Quote(kind))
+	if rest := obj[1:]; rest[0] != '}' {
+		out = append(out, ',')
+		out = append(out, rest...)
+	} else {
+		out = append(out, '}')
+	}
+	return out
 }
 
 // sseMessage is one Server-Sent Events message.

@@ -18,10 +18,11 @@ import (
 )
 
 // Following a deployed stack: its functions log one JSON line per webhook
-// (ingest, message "webhook") and per processed message (the processors,
-// message "event"), each with the event id; tail reads them from the
-// stack's log groups (its LogGroup<Function> outputs) with FilterLogEvents,
-// polling, and prints them as it does for the dev server.
+// (ingest, message "webhook"), per processed message (the processors,
+// message "event"), each with the event id, and per delivery attempt (the
+// deliverer, see deliveryMessages); tail reads them from the stack's log
+// groups (its LogGroup<Function> outputs) with FilterLogEvents, polling, and
+// prints them as it does for the dev server.
 
 // logEventsFilterer is the part of the CloudWatch Logs client tail uses.
 type logEventsFilterer interface {
@@ -40,9 +41,26 @@ type logSource struct {
 	pattern  string
 }
 
-// logSources are the ingest and processor log groups of out, with filter
-// patterns for the lines tail prints (and the --provider/--type filters).
-func logSources(out *stack.Outputs, provider, typ string) ([]logSource, error) {
+// delivererFunction is the deliverer's name in the stack outputs
+// (LogGroupDeliverer).
+const delivererFunction = "deliverer"
+
+// deliveryMessages are the messages of the deliverer's line per attempt
+// (shared/notify DeliverHandler) and the outcome each stands for.
+var deliveryMessages = map[string]string{
+	"delivered":         "delivered",
+	"retry scheduled":   "retry",
+	"endpoint disabled": "disabled",
+	"delivery failed":   "failed",
+	"delivery dropped":  "dropped",
+}
+
+// logSources are the ingest, processor and deliverer log groups of out,
+// with filter patterns for the lines tail prints (and the --provider/--type
+// filters: --provider leaves the deliverer out, --type is a delivery's
+// event_type). A stack without the deliverer's output is followed without
+// it; note says so.
+func logSources(out *stack.Outputs, provider, typ string) (srcs []logSource, note string, err error) {
 	extra := ""
 	if provider != "" {
 		extra += fmt.Sprintf(` && $.provider = %s`, strconv.Quote(provider))
@@ -51,7 +69,6 @@ func logSources(out *stack.Outputs, provider, typ string) ([]logSource, error) {
 		extra += fmt.Sprintf(` && $.type = %s`, strconv.Quote(typ))
 	}
 	var missing []string
-	var srcs []logSource
 	for _, fn := range append([]string{"ingest"}, process.Names...) {
 		group := out.LogGroups[fn]
 		if group == "" {
@@ -65,10 +82,28 @@ func logSources(out *stack.Outputs, provider, typ string) ([]logSource, error) {
 		srcs = append(srcs, logSource{function: fn, group: group, pattern: fmt.Sprintf(`{ $.message = %q%s }`, msg, extra)})
 	}
 	if len(missing) > 0 {
-		return nil, fmt.Errorf("stack %s has no %s output: deploy it again with `make deploy` (outputs added in this version)",
+		return nil, "", fmt.Errorf("stack %s has no %s output: deploy it again with `make deploy` (outputs added in this version)",
 			out.StackName, strings.Join(missing, ", "))
 	}
-	return srcs, nil
+	if provider != "" {
+		return srcs, "", nil // deliveries belong to no provider
+	}
+	group := out.LogGroups[delivererFunction]
+	if group == "" {
+		return srcs, fmt.Sprintf("stack %s has no %s output: delivery attempts are not shown (deploy it again with `make deploy`)",
+			out.StackName, stack.KeyLogGroup+stack.Title(delivererFunction)), nil
+	}
+	msgs := make([]string, 0, len(deliveryMessages))
+	for m := range deliveryMessages {
+		msgs = append(msgs, fmt.Sprintf("$.message = %q", m))
+	}
+	slices.Sort(msgs)
+	pattern := "{ (" + strings.Join(msgs, " || ") + ")"
+	if typ != "" {
+		pattern += fmt.Sprintf(` && $.event_type = %s`, strconv.Quote(typ))
+	}
+	srcs = append(srcs, logSource{function: delivererFunction, group: group, pattern: pattern + " }"})
+	return srcs, "", nil
 }
 
 // logLine is what tail reads of a function's JSON log line.
@@ -119,6 +154,40 @@ func tailEventFromLog(fn string, at time.Time, raw string) (tailEvent, bool) {
 	return e, true
 }
 
+// deliveryLogLine is what tail reads of the deliverer's line per attempt.
+type deliveryLogLine struct {
+	Message    string `json:"message"`
+	DeliveryID string `json:"delivery_id"`
+	EndpointID string `json:"endpoint_id"`
+	EventType  string `json:"event_type"`
+	Attempt    int    `json:"attempt"`
+	Status     int    `json:"status"` // the HTTP status of a delivered attempt
+	DurationMS int64  `json:"duration_ms"`
+	Reason     string `json:"reason"`
+	Delay      string `json:"delay"` // of a retry: the next attempt comes this long after
+}
+
+// tailDeliveryFromLog turns one deliverer log line at time at into the
+// delivery line tail prints; false for a line that is not an attempt.
+func tailDeliveryFromLog(at time.Time, raw string) (tailDelivery, bool) {
+	var l deliveryLogLine
+	if err := json.Unmarshal([]byte(raw), &l); err != nil {
+		return tailDelivery{}, false
+	}
+	outcome, ok := deliveryMessages[l.Message]
+	if !ok || l.DeliveryID == "" {
+		return tailDelivery{}, false
+	}
+	d := tailDelivery{
+		DeliveryID: l.DeliveryID, EventType: l.EventType, EndpointID: l.EndpointID, Attempt: l.Attempt,
+		Outcome: outcome, StatusCode: l.Status, DurationMS: l.DurationMS, Reason: l.Reason, AttemptedAt: at,
+	}
+	if delay, err := time.ParseDuration(l.Delay); err == nil && outcome == "retry" {
+		d.NextAttemptAt = at.Add(delay)
+	}
+	return d, true
+}
+
 // awsTail follows the stack's log groups until ctx ends.
 type awsTail struct {
 	logs    logEventsFilterer
@@ -129,10 +198,10 @@ type awsTail struct {
 
 // pollOnce reads every source's lines from `from` on and returns the unseen
 // ones, oldest first.
-func (a *awsTail) pollOnce(ctx context.Context, from time.Time) ([]tailEvent, time.Time, error) {
+func (a *awsTail) pollOnce(ctx context.Context, from time.Time) ([]tailLine, time.Time, error) {
 	type found struct {
 		at time.Time
-		e  tailEvent
+		l  tailLine
 	}
 	var got []found
 	newest := from
@@ -158,8 +227,13 @@ func (a *awsTail) pollOnce(ctx context.Context, from time.Time) ([]tailEvent, ti
 					continue
 				}
 				a.seen[id] = at
-				if e, ok := tailEventFromLog(src.function, at, aws.ToString(ev.Message)); ok {
-					got = append(got, found{at, e})
+				msg := aws.ToString(ev.Message)
+				if src.function == delivererFunction {
+					if d, ok := tailDeliveryFromLog(at, msg); ok {
+						got = append(got, found{at, tailLine{delivery: &d}})
+					}
+				} else if e, ok := tailEventFromLog(src.function, at, msg); ok {
+					got = append(got, found{at, tailLine{event: &e}})
 				}
 			}
 			if out.NextToken == nil || aws.ToString(out.NextToken) == aws.ToString(in.NextToken) {
@@ -169,9 +243,9 @@ func (a *awsTail) pollOnce(ctx context.Context, from time.Time) ([]tailEvent, ti
 		}
 	}
 	slices.SortStableFunc(got, func(x, y found) int { return x.at.Compare(y.at) })
-	events := make([]tailEvent, len(got))
+	lines := make([]tailLine, len(got))
 	for i, f := range got {
-		events[i] = f.e
+		lines[i] = f.l
 	}
 	// Forget ids too old to come back in a later poll.
 	for id, at := range a.seen {
@@ -179,7 +253,7 @@ func (a *awsTail) pollOnce(ctx context.Context, from time.Time) ([]tailEvent, ti
 			delete(a.seen, id)
 		}
 	}
-	return events, newest, nil
+	return lines, newest, nil
 }
 
 // run prints the lines from since ago (or from now) and follows.
@@ -190,15 +264,15 @@ func (a *awsTail) run(ctx context.Context, p *tailPrinter, since time.Duration) 
 	}
 	a.seen = map[string]time.Time{}
 	for {
-		events, newest, err := a.pollOnce(ctx, from)
+		lines, newest, err := a.pollOnce(ctx, from)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil // Ctrl-C
 			}
 			return err
 		}
-		for _, e := range events {
-			p.print(e)
+		for _, l := range lines {
+			p.print(l)
 		}
 		if late := newest.Add(-tailLateness); late.After(from) {
 			from = late
@@ -212,14 +286,17 @@ func (a *awsTail) run(ctx context.Context, p *tailPrinter, since time.Duration) 
 }
 
 // runTailStack is `hookstack tail --stack`.
-func runTailStack(cmd *cobra.Command, getenv func(string) string, o tailOptions) error {
-	out, cfg, err := loadStack(cmd.Context(), stackName(getenv, o.stack))
+func runTailStack(cmd *cobra.Command, name string, o tailOptions) error {
+	out, cfg, err := loadStack(cmd.Context(), name)
 	if err != nil {
 		return err
 	}
-	sources, err := logSources(out, o.provider, o.typ)
+	sources, note, err := logSources(out, o.provider, o.typ)
 	if err != nil {
 		return err
+	}
+	if note != "" {
+		fmt.Fprintln(cmd.ErrOrStderr(), "note: "+note)
 	}
 	fmt.Fprintf(cmd.ErrOrStderr(), "following stack %s: %d log groups, polled every %s (Ctrl-C to stop)\n", out.StackName, len(sources), o.poll)
 	t := &awsTail{logs: cloudwatchlogs.NewFromConfig(cfg), sources: sources, poll: o.poll}

@@ -41,16 +41,34 @@ func (f *fakeAWS) addLog(group string, at time.Time, line string) {
 // patternTerm is one `$.key = "value"` of a JSON filter pattern.
 var patternTerm = regexp.MustCompile(`\$\.([a-z_]+) = ("(?:[^"\\]|\\.)*")`)
 
+// patternAny is the one parenthesized group of alternatives tail writes.
+var patternAny = regexp.MustCompile(`\(([^()]*)\)`)
+
 // matchPattern applies the subset of CloudWatch Logs' JSON filter patterns
-// tail writes: { $.a = "x" && $.b = "y" }.
+// tail writes: { $.a = "x" && $.b = "y" }, optionally with one group of
+// alternatives: { ($.m = "a" || $.m = "b") && $.c = "z" }.
 func matchPattern(pattern, line string) bool {
 	var fields map[string]any
 	if json.Unmarshal([]byte(line), &fields) != nil {
 		return false
 	}
-	for _, m := range patternTerm.FindAllStringSubmatch(pattern, -1) {
+	term := func(m []string) bool {
 		want, err := strconv.Unquote(m[2])
-		if err != nil || fmt.Sprint(fields[m[1]]) != want {
+		v, ok := fields[m[1]]
+		return err == nil && ok && fmt.Sprint(v) == want
+	}
+	if g := patternAny.FindStringSubmatch(pattern); g != nil {
+		anyOf := false
+		for _, m := range patternTerm.FindAllStringSubmatch(g[1], -1) {
+			anyOf = anyOf || term(m)
+		}
+		if !anyOf {
+			return false
+		}
+		pattern = strings.Replace(pattern, g[0], "", 1)
+	}
+	for _, m := range patternTerm.FindAllStringSubmatch(pattern, -1) {
+		if !term(m) {
 			return false
 		}
 	}
@@ -136,10 +154,12 @@ func TestLogSources(t *testing.T) {
 	for _, p := range process.Names {
 		out.LogGroups[p] = "g-" + p
 	}
-	srcs, err := logSources(out, "stripe", `invoice."paid"`)
-	if err != nil {
-		t.Fatal(err)
+	out.LogGroups["deliverer"] = "g-deliverer"
+	srcs, note, err := logSources(out, "stripe", `invoice."paid"`)
+	if err != nil || note != "" {
+		t.Fatal(err, note)
 	}
+	// --provider: no deliverer (deliveries belong to no provider).
 	if len(srcs) != 1+len(process.Names) || srcs[0].group != "g-ingest" {
 		t.Fatalf("sources %+v", srcs)
 	}
@@ -149,8 +169,23 @@ func TestLogSources(t *testing.T) {
 	if !strings.HasPrefix(srcs[1].pattern, `{ $.message = "event"`) {
 		t.Errorf("processor pattern %s", srcs[1].pattern)
 	}
+	srcs, _, err = logSources(out, "", "payment.succeeded")
+	last := srcs[len(srcs)-1]
+	if err != nil || len(srcs) != 2+len(process.Names) || last.function != "deliverer" || last.group != "g-deliverer" {
+		t.Fatalf("sources %+v, %v", srcs, err)
+	}
+	for _, m := range []string{`$.message = "delivered"`, `$.message = "retry scheduled"`, `$.message = "delivery failed"`, `&& $.event_type = "payment.succeeded" }`} {
+		if !strings.Contains(last.pattern, m) {
+			t.Errorf("deliverer pattern %s lacks %s", last.pattern, m)
+		}
+	}
+	delete(out.LogGroups, "deliverer")
+	srcs, note, err = logSources(out, "", "")
+	if err != nil || len(srcs) != 1+len(process.Names) || !strings.Contains(note, "LogGroupDeliverer") {
+		t.Fatalf("a stack without the deliverer's output: %+v, %q, %v", srcs, note, err)
+	}
 	delete(out.LogGroups, "relay")
-	if _, err := logSources(out, "", ""); err == nil || !strings.Contains(err.Error(), "LogGroupRelay") || !strings.Contains(err.Error(), "make deploy") {
+	if _, _, err := logSources(out, "", ""); err == nil || !strings.Contains(err.Error(), "LogGroupRelay") || !strings.Contains(err.Error(), "make deploy") {
 		t.Fatalf("err = %v, want one naming the missing output and what to do", err)
 	}
 }
@@ -187,8 +222,8 @@ func TestAWSTailPollDedupesAndOrders(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got []string
-	for _, e := range evs {
-		got = append(got, e.Queue+":"+e.Status)
+	for _, l := range evs {
+		got = append(got, l.event.Queue+":"+l.event.Status)
 	}
 	if strings.Join(got, " ") != ":queued payments:processed :rejected" {
 		t.Fatalf("first poll printed %v", got)
@@ -199,7 +234,7 @@ func TestAWSTailPollDedupesAndOrders(t *testing.T) {
 	// The same window again, plus a new event: only the new one.
 	f.addLog("g-payments", now, `{"message":"event","status":"dead","event_id":"evt_2","error":"permanent"}`)
 	evs, _, err = a.pollOnce(t.Context(), now.Add(-time.Minute))
-	if err != nil || len(evs) != 1 || evs[0].Status != "dead" || evs[0].Reason != "permanent" {
+	if err != nil || len(evs) != 1 || evs[0].event.Status != "dead" || evs[0].event.Reason != "permanent" {
 		t.Fatalf("second poll: %+v, %v", evs, err)
 	}
 }
@@ -254,8 +289,8 @@ func TestCLITailStackErrors(t *testing.T) {
 	if r.code == 0 || !strings.Contains(r.stderr, "LogGroupIngest") || !strings.Contains(r.stderr, "make deploy") {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
-	r = hookstack(t, os.Environ(), "", "tail", "--stack", "Old", "--url", "http://127.0.0.1:1")
-	if r.code == 0 || !strings.Contains(r.stderr, "give one of them") {
+	r = hookstack(t, os.Environ(), "", "tail", "--stack", "Old", "--dev-url", "http://127.0.0.1:1")
+	if r.code == 0 || !strings.Contains(r.stderr, "pass one of them") {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
 }

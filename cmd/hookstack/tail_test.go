@@ -6,12 +6,15 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -141,6 +144,9 @@ func TestCLITail(t *testing.T) {
 		if err := json.Unmarshal([]byte(line), &ev); err != nil || ev.EventID != earlier.EventID || ev.ID != earlier.ID {
 			t.Fatalf("first line %q, want the earlier event %s from history", line, earlier.EventID)
 		}
+		if !strings.HasPrefix(line, `{"kind":"event",`) {
+			t.Fatalf("first line %q: want the kind first", line)
+		}
 		trigger(t, "github", "ping") // filtered out
 		now := trigger(t, "stripe", "payment_intent.succeeded")
 		r := hookstack(t, dev.env(), "", "trigger", "stripe", "invoice.paid", "--secret", "whsec_wrong")
@@ -174,6 +180,58 @@ func TestCLITail(t *testing.T) {
 		}
 	})
 
+	t.Run("delivery attempts", func(t *testing.T) {
+		var hits atomic.Int32
+		sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			if hits.Add(1) == 1 {
+				w.WriteHeader(http.StatusServiceUnavailable) // the first attempt is retried
+				return
+			}
+			w.WriteHeader(http.StatusNoContent)
+		}))
+		defer sink.Close()
+		add := hookstack(t, dev.env(), "", "endpoints", "add", "--url", sink.URL+"/hooks", "--events", "github.*", "--dev-url", dev.url, "--json")
+		var ep struct {
+			ID string `json:"id"`
+		}
+		if add.code != 0 || json.Unmarshal([]byte(add.stdout), &ep) != nil || ep.ID == "" {
+			t.Fatalf("endpoints add: exit %d\n%s\n%s", add.code, add.stdout, add.stderr)
+		}
+		// A github push is forwarded raw (github.push) each time it is sent.
+		tail := startTail(t, dev.env(), "--type", "github.push")
+		// The fan-out caches the endpoint list for 2 s: push until a
+		// delivery shows.
+		var line string
+		for try := 0; line == "" && try < 8; try++ {
+			trigger(t, "github", "push")
+			timeout := time.After(2 * time.Second)
+		wait:
+			for {
+				select {
+				case l, ok := <-tail.lines:
+					if !ok {
+						t.Fatalf("tail ended\n%s", tail.errText())
+					}
+					if strings.Contains(l, " delivery ") && strings.Contains(l, "retry") {
+						line = l
+						break wait
+					}
+				case <-timeout:
+					break wait
+				}
+			}
+		}
+		f := strings.Fields(line)
+		if len(f) < 8 || f[2] != "github.push" || f[3] != ep.ID || f[5] != "(503)" || f[6] != "attempt" || f[7] != "1" || !strings.Contains(line, " next ") {
+			t.Fatalf("retry line %q: want time, delivery, type, endpoint, retry (503), attempt 1, next", line)
+		}
+		tail.interrupt(t)
+		rm := hookstack(t, dev.env(), "", "endpoints", "rm", ep.ID, "--json")
+		if rm.code != 0 || !strings.Contains(rm.stdout, `"removed": true`) {
+			t.Fatalf("endpoints rm --json: exit %d\n%s\n%s", rm.code, rm.stdout, rm.stderr)
+		}
+	})
+
 	t.Run("text lines with status changes", func(t *testing.T) {
 		tail := startTail(t, dev.env(), "--type", "payment_intent.succeeded")
 		now := trigger(t, "stripe", "payment_intent.succeeded")
@@ -200,9 +258,29 @@ func TestCLITailAndReplayWithoutServer(t *testing.T) {
 		})
 	}
 	t.Run("bad url", func(t *testing.T) {
-		r := hookstack(t, baseEnv(), "", "tail", "--url", "localhost:8080")
-		if r.code == 0 || !strings.Contains(r.stderr, "is not an http(s) URL") {
+		r := hookstack(t, baseEnv(), "", "tail", "--dev-url", "localhost:8080")
+		if r.code == 0 || !strings.Contains(r.stderr, `--dev-url "localhost:8080" is not the dev server's base URL`) {
 			t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
+		}
+	})
+	// --url, the old name of --dev-url on tail and replay, still works, with
+	// a notice.
+	for _, args := range [][]string{{"tail", "--url", closed}, {"replay", "evt_1", "--url", closed}} {
+		t.Run(strings.Join(args[:len(args)-1], " "), func(t *testing.T) {
+			r := hookstack(t, baseEnv(), "", args...)
+			if r.code == 0 || !strings.Contains(r.stderr, "--url is deprecated here: use --dev-url") || !strings.Contains(r.stderr, "no dev server answers at "+closed) {
+				t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
+			}
+		})
+	}
+	t.Run("HOOKSTACK_BACKEND=local and --local", func(t *testing.T) {
+		for _, r := range []run{
+			hookstack(t, baseEnv("HOOKSTACK_BACKEND=Local"), "", "tail", "--dev-url", closed),
+			hookstack(t, baseEnv("HOOKSTACK_BACKEND=aws", "HOOKSTACK_DEV_URL="+closed), "", "tail", "--local"),
+		} {
+			if r.code == 0 || !strings.Contains(r.stderr, "no dev server answers at "+closed) {
+				t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
+			}
 		}
 	})
 	t.Run("unknown provider", func(t *testing.T) {
@@ -285,8 +363,8 @@ func TestCLITailReplayHelp(t *testing.T) {
 		args []string
 		want []string
 	}{
-		{[]string{"tail", "--help"}, []string{"Usage:", "Examples:", "--provider", "--type", "--since", "--json", "--url", "--stack", "--aws", "--poll", "CloudWatch Logs"}},
-		{[]string{"replay", "--help"}, []string{"Usage:", "Examples:", "replay <event-id>", "--json", "--url", "--stack", "--aws", "archive"}},
+		{[]string{"tail", "--help"}, []string{"Usage:", "Examples:", "--provider", "--type", "--since", "--json", "--dev-url", "--local", "--stack", "--aws", "--poll", "CloudWatch Logs", "delivery", `"kind"`, "HOOKSTACK_BACKEND=aws"}},
+		{[]string{"replay", "--help"}, []string{"Usage:", "Examples:", "replay <event-id>", "--json", "--dev-url", "--local", "--stack", "--aws", "archive"}},
 		{[]string{"--help"}, []string{"tail", "replay"}},
 	}
 	for _, tt := range tests {
@@ -299,6 +377,13 @@ func TestCLITailReplayHelp(t *testing.T) {
 				if !strings.Contains(r.stdout, w) {
 					t.Errorf("help lacks %q:\n%s", w, r.stdout)
 				}
+			}
+			if strings.Contains(r.stdout, " --url") {
+				t.Errorf("help shows the deprecated --url:\n%s", r.stdout)
+			}
+			// replay prints one object, not tail's one per line.
+			if tt.args[0] == "replay" && strings.Contains(r.stdout, "per line") {
+				t.Errorf("replay's --json help is tail's:\n%s", r.stdout)
 			}
 		})
 	}

@@ -27,15 +27,16 @@ func newTriggerCmd(getenv func(string) string) *cobra.Command {
 		Short: "Send a realistic sample event with fresh ids and timestamps",
 		Long: `trigger sends one of the sample deliveries built into hookstack (the events/ folder of
 the repository) as the provider would: fresh event ids and timestamps, so each trigger is a
-new event, signed like "hookstack send" (same --url, --secret and --data rules). It exits
-non-zero when the answer is not 2xx.
+new event, signed like "hookstack send" (same --dev-url, --url, --secret and --data rules).
+It exits non-zero when the answer is not 2xx.
 
 Event types are named as the provider names them (shopify inventory_levels/update,
 github push, hubspot contact.propertyChange); variants of a type go by their file name
 (stripe charge.refunded_partial). --list shows them all; --events DIR uses your own
 samples laid out the same way (DIR/<provider>/<type>.<json|xml|form> and .headers).`,
 		Example: `  hookstack trigger stripe payment_intent.succeeded
-  hookstack trigger shopify inventory_levels/update --url http://127.0.0.1:9000
+  hookstack trigger shopify inventory_levels/update --dev-url http://127.0.0.1:9000
+  hookstack trigger stripe invoice.paid --data ../app/.hookstack
   hookstack trigger --list
   hookstack trigger --list stripe --json
   hookstack trigger github push --events ./my-samples --json`,
@@ -44,7 +45,8 @@ samples laid out the same way (DIR/<provider>/<type>.<json|xml|form> and .header
 				return cobra.MaximumNArgs(1)(cmd, args)
 			}
 			if len(args) != 2 {
-				return fmt.Errorf("trigger takes <provider> <event-type> (see hookstack trigger --list), got %d arguments", len(args))
+				return fmt.Errorf("trigger takes <provider> <event-type> (see hookstack trigger --list), got %d argument(s)\n  usage:   %s\n  example: hookstack trigger stripe payment_intent.succeeded",
+					len(args), cmd.UseLine())
 			}
 			return nil
 		},

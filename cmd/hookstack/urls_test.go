@@ -328,7 +328,7 @@ func TestURLsSecretsHelp(t *testing.T) {
 		{[]string{"--help"}, []string{"urls", "secrets"}},
 		{[]string{"urls", "--help"}, []string{"Examples:", "--stack", "--json", "HOOKSTACK_STACK", "cloudformation:DescribeStacks"}},
 		{[]string{"secrets", "--help"}, []string{"Examples:", "set", "retire", "HOOKSTACK_BACKEND=aws means the stack"}},
-		{[]string{"secrets", "set", "--help"}, []string{"Examples:", "<value|->", "--local", "--stack", "--aws", "--data", "--json", "restart it"}},
+		{[]string{"secrets", "set", "--help"}, []string{"Examples:", "<value|->", "--local", "--stack", "--aws", "--data", "--json", "needs a restart"}},
 		{[]string{"secrets", "retire", "--help"}, []string{"Examples:", "--local", "--stack", "but the newest"}},
 	}
 	for _, tc := range tests {

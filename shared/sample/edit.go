@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
+	"strings"
 
 	"github.com/tidwall/gjson"
 )
@@ -80,4 +82,44 @@ func replaceNotificationIDs(body []byte, gen func() (string, error)) ([]byte, er
 		out = append(out[:sp.start:sp.start], append([]byte(id), out[sp.end:]...)...)
 	}
 	return out, nil
+}
+
+// formValue returns the first value of key in a form-encoded body.
+func formValue(body []byte, key string) (string, bool) {
+	for _, pair := range strings.Split(string(body), "&") {
+		k, v, _ := strings.Cut(pair, "=")
+		if uk, err := url.QueryUnescape(k); err != nil || uk != key {
+			continue
+		}
+		uv, err := url.QueryUnescape(v)
+		if err != nil {
+			return "", false
+		}
+		return uv, true
+	}
+	return "", false
+}
+
+// setFormValues replaces the value of every pair of a form-encoded body
+// whose key is in values, keeping the order and every other byte. Keys the
+// body lacks are not added.
+func setFormValues(body []byte, values map[string]string) ([]byte, error) {
+	if len(values) == 0 {
+		return body, nil
+	}
+	if _, err := url.ParseQuery(string(body)); err != nil {
+		return nil, fmt.Errorf("%w: not a form: %v", ErrEdit, err)
+	}
+	pairs := strings.Split(string(body), "&")
+	for i, pair := range pairs {
+		if pair == "" {
+			continue
+		}
+		k, _, _ := strings.Cut(pair, "=")
+		uk, _ := url.QueryUnescape(k)
+		if v, ok := values[uk]; ok {
+			pairs[i] = k + "=" + url.QueryEscape(v)
+		}
+	}
+	return []byte(strings.Join(pairs, "&")), nil
 }

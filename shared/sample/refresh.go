@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/tidwall/gjson"
@@ -17,19 +18,27 @@ import (
 // Per provider:
 //   - stripe: body id (new "evt_…") and created.
 //   - github: X-GitHub-Delivery.
-//   - shopify: X-Shopify-Event-Id, X-Shopify-Webhook-Id, X-Shopify-Triggered-At.
+//   - shopify: X-Shopify-Event-Id, X-Shopify-Webhook-Id, X-Shopify-Triggered-At,
+//     and the body's top-level updated_at (in the sample's own UTC offset), which
+//     orders inventory levels and products.
 //   - slack: event_id, event_time and the inner event's ts/event_ts of an
 //     event_callback; the challenge of a url_verification.
-//   - standard: the webhook-id header (added when absent) and the body's
-//     timestamp.
+//   - standard: the webhook-id header (added when absent), the body's
+//     timestamp and its data.updated_at (which orders inventory adjustments).
 //   - hubspot: every element's eventId and occurredAt.
 //   - trello: action.id and action.date.
-//   - twilio: I-Twilio-Idempotency-Token (the sids, hence the event id, stay).
+//   - twilio: I-Twilio-Idempotency-Token; a new message sid (MessageSid and
+//     SmsSid, "SM" and 32 hex digits: the event id is sid:status) and
+//     RawDlrDoneDate (YYMMDDhhmm).
 //   - zoom: event_ts; the plainToken of an endpoint.url_validation.
 //   - salesforce: every Notification Id.
-//   - livechat: the thread/event created_at where the payload has one (the
-//     event id is a hash of the body, so it changes with it; a payload with
-//     no time, such as chat_deactivated, stays the same event).
+//   - livechat: a new thread id (payload.chat.thread.id with the ids of its
+//     events, "<thread>_<n>", or payload.thread_id) in the same chat, and the
+//     thread/event created_at where the payload has one. The event id is a
+//     hash of the body, so it changes with them; chat_deactivated, which has no
+//     time, becomes a new event by its thread id. Each incoming_chat opens a
+//     new thread of the chat and each chat_deactivated closes one, at the time
+//     sent, so the chat's status follows the triggers in order.
 //
 // Fields a sample lacks are left out, not added.
 func Refresh(s Sample, now time.Time, rnd io.Reader) (Sample, error) {
@@ -81,6 +90,10 @@ const (
 	shopifyTime  = "2006-01-02T15:04:05.000Z"
 	trelloTime   = "2006-01-02T15:04:05.000Z"
 	liveChatTime = "2006-01-02T15:04:05.000000Z"
+	// twilioDlrTime is RawDlrDoneDate's layout (the carrier's done date).
+	twilioDlrTime = "0601021504"
+	// liveChatIDLen is the length of a LiveChat chat or thread id (K600PKZON8).
+	liveChatIDLen = 10
 )
 
 var refreshers = map[string]func(*refresher) error{
@@ -98,6 +111,7 @@ var refreshers = map[string]func(*refresher) error{
 			r.header("X-Shopify-Event-Id", r.uuid),
 			r.header("X-Shopify-Webhook-Id", r.uuid),
 			r.header("X-Shopify-Triggered-At", func() (string, error) { return r.now.Format(shopifyTime), nil }),
+			r.setTimeLike("updated_at"),
 		)
 	},
 	"slack": func(r *refresher) error {
@@ -116,6 +130,7 @@ var refreshers = map[string]func(*refresher) error{
 		return r.each(
 			r.setHeader("Webhook-Id", r.prefixed("msg_", 27)),
 			r.setJSON("timestamp", r.quoted(func() (string, error) { return r.now.Format(time.RFC3339), nil })),
+			r.setTimeLike("data.updated_at"),
 		)
 	},
 	"hubspot": func(r *refresher) error {
@@ -142,7 +157,34 @@ var refreshers = map[string]func(*refresher) error{
 		)
 	},
 	"twilio": func(r *refresher) error {
-		return r.each(r.header("I-Twilio-Idempotency-Token", r.uuid))
+		if err := r.each(r.header("I-Twilio-Idempotency-Token", r.uuid)); err != nil {
+			return err
+		}
+		// One new sid for the message, under every name the form has it.
+		values := map[string]string{}
+		sid := ""
+		for _, key := range []string{"MessageSid", "SmsSid", "SmsMessageSid"} {
+			if old, ok := formValue(r.s.Body, key); !ok || !strings.HasPrefix(old, "SM") {
+				continue
+			}
+			if sid == "" {
+				h, err := r.hex(16)
+				if err != nil {
+					return err
+				}
+				sid = "SM" + h
+			}
+			values[key] = sid
+		}
+		if _, ok := formValue(r.s.Body, "RawDlrDoneDate"); ok {
+			values["RawDlrDoneDate"] = r.now.Format(twilioDlrTime)
+		}
+		body, err := setFormValues(r.s.Body, values)
+		if err != nil {
+			return err
+		}
+		r.s.Body = body
+		return nil
 	},
 	"zoom": func(r *refresher) error {
 		return r.each(
@@ -159,6 +201,13 @@ var refreshers = map[string]func(*refresher) error{
 		return nil
 	},
 	"livechat": func(r *refresher) error {
+		thread, err := r.alnum(liveChatIDLen, upperAlnum)
+		if err != nil {
+			return err
+		}
+		if err := r.liveChatThread(thread); err != nil {
+			return err
+		}
 		var steps []func() error
 		for _, p := range []string{
 			"payload.chat.thread.created_at", "payload.thread.created_at",
@@ -168,6 +217,71 @@ var refreshers = map[string]func(*refresher) error{
 		}
 		return r.each(steps...)
 	},
+}
+
+// liveChatThread gives the payload's thread the id thread: an incoming_chat's
+// payload.chat.thread.id and the ids of its events that start with the old
+// one ("K600PKZON8_1"), or a thread webhook's payload.thread_id.
+func (r *refresher) liveChatThread(thread string) error {
+	body := r.s.Body
+	if old := gjson.GetBytes(body, "payload.chat.thread.id"); old.Type == gjson.String && old.Str != "" {
+		var err error
+		if body, _, err = setJSON(body, "payload.chat.thread.id", strconv.Quote(thread)); err != nil {
+			return err
+		}
+		n := int(gjson.GetBytes(body, "payload.chat.thread.events.#").Int())
+		for i := range n {
+			path := "payload.chat.thread.events." + strconv.Itoa(i) + ".id"
+			id := gjson.GetBytes(body, path)
+			if id.Type != gjson.String || !strings.HasPrefix(id.Str, old.Str) {
+				continue
+			}
+			if body, _, err = setJSON(body, path, strconv.Quote(thread+strings.TrimPrefix(id.Str, old.Str))); err != nil {
+				return err
+			}
+		}
+	}
+	if old := gjson.GetBytes(body, "payload.thread_id"); old.Type == gjson.String && old.Str != "" {
+		var err error
+		if body, _, err = setJSON(body, "payload.thread_id", strconv.Quote(thread)); err != nil {
+			return err
+		}
+	}
+	r.s.Body = body
+	return nil
+}
+
+// setTimeLike sets the JSON string at path, when the body has an RFC 3339
+// time there, to now written the same way: the same UTC offset (Shopify
+// writes the shop's, 2026-01-05T09:12:44-05:00) and the same number of
+// fractional digits.
+func (r *refresher) setTimeLike(path string) func() error {
+	return func() error {
+		old := gjson.GetBytes(r.s.Body, path)
+		if old.Type != gjson.String {
+			return nil
+		}
+		t, err := time.Parse(time.RFC3339Nano, old.Str)
+		if err != nil {
+			return nil // not a time we can imitate: left as it is
+		}
+		layout := "2006-01-02T15:04:05"
+		if i := strings.IndexByte(old.Str, '.'); i >= 0 {
+			digits := len(old.Str[i+1:]) - len(strings.TrimLeft(old.Str[i+1:], "0123456789"))
+			layout += "." + strings.Repeat("0", digits)
+		}
+		if strings.HasSuffix(old.Str, "Z") {
+			layout += "Z"
+		} else {
+			layout += "-07:00"
+		}
+		_, offset := t.Zone()
+		now := r.now.In(time.FixedZone("", offset))
+		if strings.HasSuffix(old.Str, "Z") {
+			now = r.now.UTC()
+		}
+		return r.setJSON(path, r.quoted(func() (string, error) { return now.Format(layout), nil }))()
+	}
 }
 
 // each runs the steps in order.

@@ -24,14 +24,6 @@ var testNow = time.Date(2026, 3, 14, 15, 9, 26, 535897000, time.UTC)
 
 func seeded(seed byte) io.Reader { return mrand.NewChaCha8([32]byte{seed}) }
 
-// sameEvent lists the samples whose event id Refresh cannot change: the id
-// is derived from fields that must stay (Twilio's sid and status) or from a
-// body with no time in it (LiveChat chat_deactivated).
-var sameEvent = map[string]bool{
-	"twilio/message.status.form":     true,
-	"livechat/chat_deactivated.json": true,
-}
-
 // eventIDs is what the ingest would record as the events' ids.
 func eventIDs(t *testing.T, s Sample) []string {
 	t.Helper()
@@ -103,19 +95,14 @@ func TestRefreshEverySample(t *testing.T) {
 			if len(idsA) != len(before) || len(idsB) != len(before) {
 				t.Fatalf("event count changed: %d → %d, %d", len(before), len(idsA), len(idsB))
 			}
+			// Every sample becomes a new event each time (no exceptions: a
+			// trigger that repeats an event id is dropped as a duplicate).
 			for i := range before {
-				changed := idsA[i] != before[i] && idsB[i] != before[i] && idsA[i] != idsB[i]
-				if sameEvent[s.Path] {
-					if changed {
-						t.Fatalf("event %d id changed (%s → %s), but this sample is listed as unchangeable", i, before[i], idsA[i])
-					}
-					continue
-				}
-				if !changed {
+				if idsA[i] == before[i] || idsB[i] == before[i] || idsA[i] == idsB[i] {
 					t.Fatalf("event %d id not refreshed: original %s, refreshed %s and %s", i, before[i], idsA[i], idsB[i])
 				}
 			}
-			if !sameEvent[s.Path] && s.Provider != "github" && s.Provider != "shopify" && s.Provider != "twilio" && bytes.Equal(a.Body, s.Body) {
+			if s.Provider != "github" && bytes.Equal(a.Body, s.Body) {
 				t.Fatal("body unchanged")
 			}
 			again, err := Refresh(s, testNow, seeded(1))
@@ -140,8 +127,9 @@ func find(t *testing.T, provider, trigger string) Sample {
 }
 
 var (
-	uuidRE   = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
-	stripeRE = regexp.MustCompile(`^evt_[0-9A-Za-z]{24}$`)
+	liveChatIDRE = regexp.MustCompile(`^[0-9A-Z]{10}$`)
+	uuidRE       = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
+	stripeRE     = regexp.MustCompile(`^evt_[0-9A-Za-z]{24}$`)
 )
 
 // TestRefreshFields checks, per provider, the exact fields refreshed and
@@ -218,6 +206,55 @@ func TestRefreshFields(t *testing.T) {
 			if !uuidRE.MatchString(s.Header.Get("I-Twilio-Idempotency-Token")) {
 				t.Fatalf("token %q", s.Header.Get("I-Twilio-Idempotency-Token"))
 			}
+			form, err := url.ParseQuery(string(s.Body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			sid := form.Get("MessageSid")
+			if !regexp.MustCompile(`^SM[0-9a-f]{32}$`).MatchString(sid) || sid == "SM1f0e8ae6ade43cb3c0ce4525424e404f" || form.Get("SmsSid") != sid {
+				t.Fatalf("MessageSid %q SmsSid %q", sid, form.Get("SmsSid"))
+			}
+			if form.Get("RawDlrDoneDate") != "2603141509" || form.Get("MessageStatus") != "delivered" ||
+				form.Get("AccountSid") != "AC1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d" || form.Get("To") != "+15558675310" {
+				t.Fatalf("form %v", form)
+			}
+			// The order of the parameters is kept (only values change).
+			var keys []string
+			for _, pair := range strings.Split(string(s.Body), "&") {
+				k, _, _ := strings.Cut(pair, "=")
+				keys = append(keys, k)
+			}
+			if strings.Join(keys, ",") != "SmsSid,SmsStatus,MessageStatus,To,MessagingServiceSid,MessageSid,AccountSid,From,ApiVersion,RawDlrDoneDate" {
+				t.Fatalf("parameters %v", keys)
+			}
+		}},
+		{"shopify", "inventory_levels/update", func(t *testing.T, s Sample) {
+			// The shop's offset is kept; the time is the send time.
+			if get(s, "updated_at") != "2026-03-14T10:09:26-05:00" {
+				t.Fatalf("updated_at %q", get(s, "updated_at"))
+			}
+			kept(t, "shopify", "inventory_levels/update", "inventory_item_id")
+			kept(t, "shopify", "inventory_levels/update", "available")
+		}},
+		{"shopify", "products/update", func(t *testing.T, s Sample) {
+			if get(s, "updated_at") != "2026-03-14T10:09:26-05:00" {
+				t.Fatalf("updated_at %q", get(s, "updated_at"))
+			}
+			kept(t, "shopify", "products/update", "variants")
+		}},
+		{"standard", "inventory.adjusted", func(t *testing.T, s Sample) {
+			if get(s, "timestamp") != "2026-03-14T15:09:26Z" || get(s, "data.updated_at") != "2026-03-14T15:09:26Z" {
+				t.Fatalf("timestamp %q data.updated_at %q", get(s, "timestamp"), get(s, "data.updated_at"))
+			}
+			kept(t, "standard", "inventory.adjusted", "data.sku")
+			kept(t, "standard", "inventory.adjusted", "data.available")
+		}},
+		{"livechat", "chat_deactivated", func(t *testing.T, s Sample) {
+			if th := get(s, "payload.thread_id"); !liveChatIDRE.MatchString(th) || th == "K600PKZON8" {
+				t.Fatalf("thread_id %q", th)
+			}
+			kept(t, "livechat", "chat_deactivated", "payload.chat_id")
+			kept(t, "livechat", "chat_deactivated", "payload.user_id")
 		}},
 		{"zoom", "meeting.started", func(t *testing.T, s Sample) {
 			if get(s, "event_ts") != nowMS {
@@ -234,6 +271,11 @@ func TestRefreshFields(t *testing.T) {
 			if get(s, "payload.chat.thread.created_at") != "2026-03-14T15:09:26.535897Z" || get(s, "secret_key") != "REPLACE_ME" {
 				t.Fatalf("created_at %q", get(s, "payload.chat.thread.created_at"))
 			}
+			th := get(s, "payload.chat.thread.id")
+			if !liveChatIDRE.MatchString(th) || th == "K600PKZON8" || get(s, "payload.chat.thread.events.0.id") != th+"_1" {
+				t.Fatalf("thread id %q, its event %q", th, get(s, "payload.chat.thread.events.0.id"))
+			}
+			kept(t, "livechat", "incoming_chat", "payload.chat.id")
 			kept(t, "livechat", "incoming_chat", "payload.chat.users")
 		}},
 		{"salesforce", "lead", func(t *testing.T, s Sample) {
@@ -424,6 +466,120 @@ func FuzzReplaceNotificationIDs(f *testing.F) {
 			}
 			if err != nil {
 				t.Fatalf("output of %q is not well-formed: %v\n%q", body, err, out)
+			}
+		}
+	})
+}
+
+// TestRefreshTimesFollowNow: the times that order records (Shopify's and
+// Standard's updated_at, Twilio's done date, LiveChat's thread time) are the
+// send time of each refresh, not the sample's, so two sends in a row are
+// ordered as sent.
+func TestRefreshTimesFollowNow(t *testing.T) {
+	tests := []struct {
+		provider, trigger, path, layout string
+		precision                       time.Duration // of the written time
+	}{
+		{"shopify", "inventory_levels/update", "updated_at", time.RFC3339, time.Second},
+		{"shopify", "products/update", "updated_at", time.RFC3339, time.Second},
+		{"standard", "inventory.adjusted", "data.updated_at", time.RFC3339, time.Second},
+		{"livechat", "incoming_chat", "payload.chat.thread.created_at", time.RFC3339Nano, time.Microsecond},
+		{"twilio", "message.status", "RawDlrDoneDate", twilioDlrTime, time.Minute},
+	}
+	for _, tt := range tests {
+		t.Run(tt.provider+"/"+tt.trigger, func(t *testing.T) {
+			s, err := Find(events.FS, tt.provider, tt.trigger)
+			if err != nil {
+				t.Fatal(err)
+			}
+			value := func(r Sample) time.Time {
+				t.Helper()
+				raw := gjson.GetBytes(r.Body, tt.path).String()
+				if tt.provider == "twilio" {
+					form, _ := url.ParseQuery(string(r.Body))
+					raw = form.Get(tt.path)
+				}
+				at, err := time.Parse(tt.layout, raw)
+				if err != nil {
+					t.Fatalf("%s = %q: %v", tt.path, raw, err)
+				}
+				return at
+			}
+			first, second := testNow, testNow.Add(90*time.Minute)
+			a, err := Refresh(s, first, seeded(1))
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := Refresh(s, second, seeded(1))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !value(a).Equal(first.Truncate(tt.precision)) || !value(b).Equal(second.Truncate(tt.precision)) {
+				t.Fatalf("%s = %v then %v, want %v then %v", tt.path, value(a), value(b), first, second)
+			}
+		})
+	}
+}
+
+func TestFormValues(t *testing.T) {
+	tests := []struct {
+		name, body string
+		values     map[string]string
+		want       string
+	}{
+		{"replaces in place", "A=1&B=2&C=3", map[string]string{"B": "x y"}, "A=1&B=x+y&C=3"},
+		{"every pair of the key", "A=1&A=2", map[string]string{"A": "+1"}, "A=%2B1&A=%2B1"},
+		{"escaped key", "To%20X=1&B=2", map[string]string{"To X": "3"}, "To%20X=3&B=2"},
+		{"absent key not added", "A=1", map[string]string{"Z": "9"}, "A=1"},
+		{"nothing to set", "A=%zz", nil, "A=%zz"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := setFormValues([]byte(tt.body), tt.values)
+			if err != nil || string(got) != tt.want {
+				t.Fatalf("setFormValues = %q, %v; want %q", got, err, tt.want)
+			}
+		})
+	}
+	if _, err := setFormValues([]byte("A=%zz"), map[string]string{"A": "1"}); !errors.Is(err, ErrEdit) {
+		t.Fatalf("bad form: err = %v, want ErrEdit", err)
+	}
+	if v, ok := formValue([]byte("A=1&B=%2B2&B=3"), "B"); !ok || v != "+2" {
+		t.Fatalf("formValue = %q, %v", v, ok)
+	}
+	if _, ok := formValue([]byte("A=1"), "B"); ok {
+		t.Fatal("formValue found an absent key")
+	}
+}
+
+func FuzzSetFormValues(f *testing.F) {
+	f.Add([]byte("SmsSid=SM1&MessageSid=SM1&To=%2B1"), "MessageSid", "SM2")
+	f.Add([]byte("a=1&&b"), "b", "x&y=z")
+	f.Add([]byte("=&=="), "", "1")
+	f.Fuzz(func(t *testing.T, body []byte, key, value string) {
+		out, err := setFormValues(body, map[string]string{key: value})
+		if err != nil {
+			if !errors.Is(err, ErrEdit) {
+				t.Fatalf("error %v does not wrap ErrEdit", err)
+			}
+			return
+		}
+		before, _ := url.ParseQuery(string(body))
+		after, err := url.ParseQuery(string(out))
+		if err != nil {
+			t.Fatalf("output %q of %q is not a form: %v", out, body, err)
+		}
+		for k, vs := range before {
+			if k == key {
+				for _, v := range after[k] {
+					if v != value {
+						t.Fatalf("%q = %q, want %q", k, v, value)
+					}
+				}
+				continue
+			}
+			if strings.Join(after[k], "\x00") != strings.Join(vs, "\x00") {
+				t.Fatalf("%q changed: %q → %q", k, vs, after[k])
 			}
 		}
 	})
