@@ -72,8 +72,8 @@ func TestTableKindsMatchCode(t *testing.T) {
 	if !slices.Equal(notifystore.ListedKinds, []string{kindEndpoint, kindAttempt}) {
 		t.Errorf("notifystore.ListedKinds changed: %v (only endpoint is listed by the functions and the CLI)", notifystore.ListedKinds)
 	}
-	if !slices.Equal(TailFunctions, append([]string{"ingest"}, process.Names...)) {
-		t.Errorf("TailFunctions %v, tail reads ingest and %v", TailFunctions, process.Names)
+	if !slices.Equal(TailFunctions, append(append([]string{"ingest"}, process.Names...), "deliverer")) {
+		t.Errorf("TailFunctions %v, tail reads ingest, %v and the deliverer", TailFunctions, process.Names)
 	}
 
 	pk := dynamostore.RecordPK

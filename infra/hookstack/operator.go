@@ -10,8 +10,9 @@ import (
 )
 
 // TailFunctions are the functions whose log groups `hookstack tail --stack`
-// reads (cmd/hookstack/tail_aws.go logSources: ingest and process.Names).
-var TailFunctions = append([]string{"ingest"}, Processors...)
+// reads (cmd/hookstack/tail_aws.go logSources: ingest, process.Names and
+// the deliverer).
+var TailFunctions = append(append([]string{"ingest"}, Processors...), "deliverer")
 
 // Actions the CLI calls on a deployed stack (cmd/hookstack), by resource.
 var (
