@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/hookstack/hookstack/shared/envelope"
 )
 
 // Event is one notification emitted by a processor.
@@ -86,6 +88,12 @@ func New(typ, subject, source, sourceEventID string, occurredAt time.Time, data 
 // data = the body when it is JSON, else the body as a JSON string (form and
 // XML bodies). Subject defaults to "<provider>:<eventID>"; use WithSubject to
 // name the record when the processor knows it.
+//
+// The id is EventID(eventID, type), except for providers whose event id is
+// an unsigned header (envelope.UnsignedEventID: github, shopify): there the
+// signed body's hash stands in for it, so a captured request sent again
+// with a fresh id header is the same forward and is not delivered twice.
+// SourceEventID and the subject keep the provider's id, for correlation.
 func Raw(provider, eventID, typ string, occurredAt time.Time, body []byte) Event {
 	t := RawType(provider, typ)
 	var data json.RawMessage
@@ -96,8 +104,12 @@ func Raw(provider, eventID, typ string, occurredAt time.Time, body []byte) Event
 			data = b
 		}
 	}
+	idSource := eventID
+	if envelope.UnsignedEventID(provider) && len(body) > 0 {
+		idSource = envelope.BodyHash(body)
+	}
 	return Event{
-		ID:            EventID(eventID, t),
+		ID:            EventID(idSource, t),
 		Type:          t,
 		Subject:       provider + ":" + eventID,
 		Source:        provider,

@@ -18,9 +18,11 @@ func TestRaw(t *testing.T) {
 		wantType string
 		wantData string
 	}{
-		{"json body kept as is", "github", "push", []byte(`{"ref":"refs/heads/main"}`), "d1:github.push", "github.push", `{"ref":"refs/heads/main"}`},
+		// github and shopify ids are unsigned headers: the body's hash keys the forward.
+		{"json body kept as is", "github", "push", []byte(`{"ref":"refs/heads/main"}`), "sha256:090ba1b9ca860d37bb4ca7492549a8a347caac3490f763399e6498622c9b47f9:github.push", "github.push", `{"ref":"refs/heads/main"}`},
 		{"form body as json string", "twilio", "message.status", []byte("MessageStatus=delivered&To=%2B1"), "d1:twilio.message.status", "twilio.message.status", `"MessageStatus=delivered\u0026To=%2B1"`},
-		{"slash in type kept", "shopify", "orders/create", []byte(`{}`), "d1:shopify.orders/create", "shopify.orders/create", `{}`},
+		{"slash in type kept", "shopify", "orders/create", []byte(`{}`), "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a:shopify.orders/create", "shopify.orders/create", `{}`},
+		{"signed id kept", "stripe", "charge.refunded", []byte(`{}`), "d1:stripe.charge.refunded", "stripe.charge.refunded", `{}`},
 		{"empty body", "zoom", "meeting.started", nil, "d1:zoom.meeting.started", "zoom.meeting.started", ``},
 	}
 	for _, tt := range tests {
@@ -154,6 +156,36 @@ func TestSet(t *testing.T) {
 			a, c := Set(&val, &ver, tt.nv, tt.v)
 			if a != tt.advanced || c != tt.changed || val != tt.want {
 				t.Fatalf("Set = %v,%v val %q; want %v,%v %q", a, c, val, tt.advanced, tt.changed, tt.want)
+			}
+		})
+	}
+}
+
+// TestRawUnsignedIDReplay: a captured GitHub or Shopify request sent again
+// with a fresh id header (the header is not signed) is the same forward, so
+// downstream deduplication drops it; a provider whose id is signed keeps
+// its ids, and different bodies never share one.
+func TestRawUnsignedIDReplay(t *testing.T) {
+	at := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
+	body := []byte(`{"ref":"refs/heads/main","after":"6dcb09b5"}`)
+	other := []byte(`{"ref":"refs/heads/main","after":"a10867b1"}`)
+	for _, tc := range []struct {
+		name          string
+		a, b          Event
+		wantSame      bool
+		wantSourceIDs [2]string
+	}{
+		{"github replay with a fresh delivery id", Raw("github", "d1", "push", at, body), Raw("github", "d2", "push", at, body), true, [2]string{"d1", "d2"}},
+		{"shopify replay with a fresh webhook id", Raw("shopify", "w1", "products/update", at, body), Raw("shopify", "w2", "products/update", at, body), true, [2]string{"w1", "w2"}},
+		{"github, two pushes", Raw("github", "d1", "push", at, body), Raw("github", "d2", "push", at, other), false, [2]string{"d1", "d2"}},
+		{"stripe ids are signed", Raw("stripe", "evt_1", "charge.refunded", at, body), Raw("stripe", "evt_2", "charge.refunded", at, body), false, [2]string{"evt_1", "evt_2"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if same := tc.a.ID == tc.b.ID; same != tc.wantSame {
+				t.Errorf("ids %q and %q: same = %v, want %v", tc.a.ID, tc.b.ID, same, tc.wantSame)
+			}
+			if tc.a.SourceEventID != tc.wantSourceIDs[0] || tc.b.SourceEventID != tc.wantSourceIDs[1] {
+				t.Errorf("source event ids %q, %q: the provider's ids are kept for correlation", tc.a.SourceEventID, tc.b.SourceEventID)
 			}
 		})
 	}
