@@ -113,6 +113,12 @@ var gateway = func() *apigw.Gateway {
 // API Gateway HTTP API (payload v2) delivers it (shared/apigw).
 func apiGatewayEvent(t *testing.T, s sample, secret string) []byte {
 	t.Helper()
+	return apiGatewayEventFrom(t, s, secret, "198.51.100.7:49152")
+}
+
+// apiGatewayEventFrom is apiGatewayEvent from the source address remote.
+func apiGatewayEventFrom(t *testing.T, s sample, secret, remote string) []byte {
+	t.Helper()
 	h := s.header.Clone()
 	url := "https://" + domain + "/webhooks/" + s.provider
 	r := &signature.Request{Method: http.MethodPost, URL: url, Header: h, Body: s.body}
@@ -122,7 +128,7 @@ func apiGatewayEvent(t *testing.T, s sample, secret string) []byte {
 	}
 	req := httptest.NewRequest(http.MethodPost, r.URL, bytes.NewReader(r.Body))
 	req.Header = r.Header
-	req.RemoteAddr = "198.51.100.7:49152"
+	req.RemoteAddr = remote
 	ev, err := gateway.Event(req)
 	if err != nil {
 		t.Fatalf("%s/%s: %v", s.provider, s.name, err)
@@ -164,8 +170,11 @@ func TestIngestBootstrapUnderRIE(t *testing.T) {
 		}
 		provSecrets[p] = s
 	}
+	// Salesforce signs nothing: its requests need a source allowlist (the
+	// stack passes Salesforce's published ranges); here the test's address.
 	env := append(baseEnv(t, urls, endpoint, provSecrets),
-		"HOOKSTACK_CLAIM_BUCKET="+bucket, "HOOKSTACK_MAX_BODY_BYTES=4194304")
+		"HOOKSTACK_CLAIM_BUCKET="+bucket, "HOOKSTACK_MAX_BODY_BYTES=4194304",
+		"HOOKSTACK_ALLOW_CIDRS_SALESFORCE=198.51.100.0/24")
 	f := startIngest(t, env)
 
 	seenProviders := map[string]bool{}
@@ -213,6 +222,24 @@ func TestIngestBootstrapUnderRIE(t *testing.T) {
 			t.Errorf("no sample of %s went through the bootstrap", p)
 		}
 	}
+
+	t.Run("salesforce from outside its allowlist is 403", func(t *testing.T) {
+		var s sample
+		for _, c := range loadSamples(t) {
+			if c.provider == "salesforce" {
+				s = c
+			}
+		}
+		out, err := f.Invoke(t.Context(), apiGatewayEventFrom(t, s, provSecrets["salesforce"], "203.0.113.9:40000"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var resp events.APIGatewayV2HTTPResponse
+		_ = json.Unmarshal(out, &resp)
+		if resp.StatusCode != 403 {
+			t.Fatalf("resp = %d %s", resp.StatusCode, resp.Body)
+		}
+	})
 
 	t.Run("bad signature is 401", func(t *testing.T) {
 		s := loadSamples(t)[0]

@@ -461,7 +461,7 @@ func TestMeasureWrites(t *testing.T) {
 		t.Fatal(err)
 	}
 	secrets := map[string]string{}
-	ing, err := ingest.New(ingest.Config{}, ingest.Deps{Queue: q, Secrets: providerSecrets(secrets), Logger: loggerFor("ingest")})
+	ing, err := ingest.New(ingest.Config{SalesforceAnyIP: true}, ingest.Deps{Queue: q, Secrets: providerSecrets(secrets), Logger: loggerFor("ingest")})
 	if err != nil {
 		t.Fatal(err)
 	}

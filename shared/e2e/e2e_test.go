@@ -199,7 +199,9 @@ func TestPipelineEndToEnd(t *testing.T) {
 		common = append(common, sqsq.EnvVar(name)+"="+url)
 	}
 	provSecrets := map[string]string{}
-	ingestEnv := slices.Clone(common)
+	// Salesforce is refused without a source allowlist; the harness plays
+	// API Gateway from loopback.
+	ingestEnv := append(slices.Clone(common), "HOOKSTACK_ALLOW_CIDRS_SALESFORCE=127.0.0.0/8")
 	for _, p := range signature.Providers {
 		s, err := signature.GenerateSecret(p)
 		if err != nil {

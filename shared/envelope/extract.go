@@ -354,7 +354,8 @@ func compactJSON(raw string) ([]byte, error) {
 // rejected with ErrUnparseable: id BodyHash of the stored body, type
 // TypeUnparseable, time receivedAt. The stored body is the request body with
 // secrets taken out as far as it can be read (LiveChat secret_key,
-// Salesforce SessionId), since envelopes are stored and shown.
+// Salesforce SessionId, Slack's verification token), since envelopes are
+// stored and shown.
 func Unparseable(provider string, h http.Header, body []byte, receivedAt time.Time) Event {
 	stored := body
 	switch provider {
@@ -366,6 +367,8 @@ func Unparseable(provider string, h http.Header, body []byte, receivedAt time.Ti
 		}
 	case ProviderSalesforce:
 		stored = xmlSessionID().ReplaceAll(body, []byte(`${1}`+Redacted+`${2}`))
+	case ProviderSlack:
+		stored = unparseableSlack(body)
 	}
 	return Event{
 		ID:          BodyHash(stored),

@@ -58,7 +58,7 @@ func extractHubSpot(_ http.Header, body []byte, receivedAt time.Time) ([]Event, 
 		}
 		b, err := compactJSON(e.Raw)
 		if err != nil {
-			return nil, unparseable(ProviderHubSpot, "element %d: %v", i, err)
+			return nil, unparseable(ProviderHubSpot, "element %d is not valid JSON", i)
 		}
 		evs = append(evs, Event{ID: id, Type: typ, OccurredAt: occurred, Body: b, ContentType: ctJSON})
 	}

@@ -55,7 +55,7 @@ func extractSalesforce(_ http.Header, body []byte, receivedAt time.Time) ([]Even
 	}
 	msg, err := parseSalesforce(body)
 	if err != nil {
-		return nil, unparseable(ProviderSalesforce, "%v", err)
+		return nil, unparseable(ProviderSalesforce, "%s", xmlReason(err))
 	}
 	evs := make([]Event, 0, len(msg.notes))
 	for _, n := range msg.notes {
@@ -70,7 +70,7 @@ func extractSalesforce(_ http.Header, body []byte, receivedAt time.Time) ([]Even
 		enc := json.NewEncoder(&buf)
 		enc.SetEscapeHTML(false)
 		if err := enc.Encode(n); err != nil {
-			return nil, unparseable(ProviderSalesforce, "encode notification %s: %v", n.NotificationID, err)
+			return nil, unparseable(ProviderSalesforce, "notification %d cannot be encoded as JSON", len(evs)+1)
 		}
 		evs = append(evs, Event{
 			ID:          n.NotificationID,
@@ -105,7 +105,7 @@ func (s *sfDecoder) token() (xml.Token, error) {
 		return nil, errors.New("DOCTYPE or other directive not allowed")
 	case xml.ProcInst:
 		if t.Target != "xml" {
-			return nil, fmt.Errorf("processing instruction %q not allowed", t.Target)
+			return nil, errors.New("processing instruction not allowed")
 		}
 	case xml.StartElement:
 		s.depth++
@@ -229,7 +229,7 @@ func (s *sfDecoder) text() (string, error) {
 		case xml.CharData:
 			b.Write(t)
 		case xml.StartElement:
-			return "", fmt.Errorf("unexpected element <%s> in text", t.Name.Local)
+			return "", errors.New("unexpected element in text")
 		case xml.EndElement:
 			return strings.TrimSpace(b.String()), nil
 		}
@@ -333,7 +333,7 @@ func (s *sfDecoder) expectSkippingHeader() error {
 		case "Body":
 			return nil
 		default:
-			return fmt.Errorf("unexpected <%s> in SOAP Envelope", e.Name.Local)
+			return errors.New("unexpected element in SOAP Envelope")
 		}
 	}
 }
@@ -375,9 +375,9 @@ func (s *sfDecoder) notification() (salesforceEvent, error) {
 	case n.NotificationID == "":
 		return n, errors.New("Notification without Id")
 	case n.Fields == nil:
-		return n, fmt.Errorf("Notification %s without sObject", n.NotificationID)
+		return n, errors.New("a Notification without sObject")
 	case n.SObjectType == "":
-		return n, fmt.Errorf("Notification %s: sObject without xsi:type", n.NotificationID)
+		return n, errors.New("a Notification's sObject without xsi:type")
 	}
 	return n, nil
 }
@@ -406,7 +406,23 @@ func SalesforceOrganizationID(body []byte) (string, error) {
 	}
 	msg, err := parseSalesforce(body)
 	if err != nil {
-		return "", unparseable(ProviderSalesforce, "%v", err)
+		return "", unparseable(ProviderSalesforce, "%s", xmlReason(err))
 	}
 	return msg.orgID, nil
+}
+
+// xmlReason describes a parse error without quoting the input: the texts of
+// encoding/xml's errors do (an element or entity name, a character), and
+// reasons are logged and stored. This package's own errors are fixed texts.
+func xmlReason(err error) string {
+	var syn *xml.SyntaxError
+	var unm *xml.UnmarshalError
+	var tag *xml.TagPathError
+	switch {
+	case errors.As(err, &syn):
+		return fmt.Sprintf("XML syntax error on line %d", syn.Line)
+	case errors.As(err, &unm), errors.As(err, &tag):
+		return "invalid XML"
+	}
+	return err.Error()
 }

@@ -27,6 +27,12 @@ const (
 //     view_closed); type "interactive." + the payload's type.
 //
 // Slash commands and interactivity carry no event time: receivedAt.
+//
+// Slack's verification token (a shared secret; the signature is what
+// authenticates) is removed from every stored Body: the top-level "token"
+// of Events API JSON and of an interaction payload, the token field of a
+// form. The rest keeps its exact bytes; ids computed from a body hash the
+// stored Body.
 func extractSlack(_ http.Header, body []byte, receivedAt time.Time) ([]Event, error) {
 	if looksJSON(body) {
 		return slackEventsAPI(body, receivedAt)
@@ -42,6 +48,7 @@ func extractSlack(_ http.Header, body []byte, receivedAt time.Time) ([]Event, er
 		if err != nil {
 			return nil, err
 		}
+		payload = stripJSONMember(payload, slackTokenField)
 		typ := str(vals[0])
 		if typ == "" {
 			return nil, unparseable(ProviderSlack, "interactive payload without type")
@@ -57,9 +64,10 @@ func extractSlack(_ http.Header, body []byte, receivedAt time.Time) ([]Event, er
 		if id == "" {
 			return nil, unparseable(ProviderSlack, "slash command without trigger_id")
 		}
-		return []Event{{ID: id, Type: SlackTypeSlashCommand, OccurredAt: receivedAt, Body: body, ContentType: ctForm}}, nil
+		return []Event{{ID: id, Type: SlackTypeSlashCommand, OccurredAt: receivedAt, Body: stripFormField(body, slackTokenField), ContentType: ctForm}}, nil
 	case form.Get("ssl_check") == "1":
-		return []Event{{ID: BodyHash(body), Type: SlackTypeSSLCheck, OccurredAt: receivedAt, Body: body, ContentType: ctForm}}, nil
+		stored := stripFormField(body, slackTokenField)
+		return []Event{{ID: BodyHash(stored), Type: SlackTypeSSLCheck, OccurredAt: receivedAt, Body: stored, ContentType: ctForm}}, nil
 	}
 	return nil, unparseable(ProviderSlack, "form body is neither a slash command nor an interaction")
 }
@@ -73,6 +81,7 @@ func slackEventsAPI(body []byte, receivedAt time.Time) ([]Event, error) {
 	if typ == "" {
 		return nil, unparseable(ProviderSlack, "missing type")
 	}
+	body = stripJSONMember(body, slackTokenField)
 	occurred := receivedAt
 	if t, ok := unixSeconds(vals[1]); ok {
 		occurred = t

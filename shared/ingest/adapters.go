@@ -84,16 +84,21 @@ func (h *Handler) HandleAPIGateway(ctx context.Context, ev events.APIGatewayV2HT
 	if a, err := netip.ParseAddr(ev.RequestContext.HTTP.SourceIP); err == nil {
 		req.SourceIP = a
 	}
-	body := []byte(ev.Body)
-	if ev.IsBase64Encoded {
+	switch {
+	case !ev.IsBase64Encoded:
+		req.Body = []byte(ev.Body)
+		req.TooLarge = int64(len(req.Body)) > h.cfg.MaxBodyBytes
+	case base64DecodedLen(ev.Body) > h.cfg.MaxBodyBytes:
+		// Too large whatever it decodes to: not decoded at all.
+		req.TooLarge = true
+	default:
 		decoded, err := base64.StdEncoding.DecodeString(ev.Body)
 		if err != nil {
 			return toAPIGateway(jsonError(http.StatusBadRequest, "body is not valid base64")), nil
 		}
-		body = decoded
+		req.Body = decoded
+		req.TooLarge = int64(len(decoded)) > h.cfg.MaxBodyBytes
 	}
-	req.Body = body
-	req.TooLarge = int64(len(body)) > h.cfg.MaxBodyBytes
 	scheme := header.Get("X-Forwarded-Proto")
 	if scheme == "" {
 		scheme = "https"
@@ -104,6 +109,16 @@ func (h *Handler) HandleAPIGateway(ctx context.Context, ev events.APIGatewayV2HT
 	}
 	req.URL = h.publicURL(scheme, host, provider, ev.RawQueryString)
 	return toAPIGateway(h.Handle(ctx, req)), nil
+}
+
+// base64DecodedLen is the length padded standard base64 s decodes to
+// (exact for valid input, computed without decoding).
+func base64DecodedLen(s string) int64 {
+	n := int64(base64.StdEncoding.DecodedLen(len(s)))
+	for i := len(s) - 1; i >= 0 && i >= len(s)-2 && s[i] == '='; i-- {
+		n--
+	}
+	return n
 }
 
 func toAPIGateway(r Response) events.APIGatewayV2HTTPResponse {

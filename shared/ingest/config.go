@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -21,8 +22,21 @@ const (
 	DefaultClaimThreshold = 240 << 10
 )
 
-// EnvHubSpotLegacy turns on Config.HubSpotLegacy.
-const EnvHubSpotLegacy = "HOOKSTACK_HUBSPOT_LEGACY_SIGNATURES"
+// Environment variables read by ConfigFromEnv (besides the contract's).
+const (
+	// EnvHubSpotLegacy turns on Config.HubSpotLegacy.
+	EnvHubSpotLegacy = "HOOKSTACK_HUBSPOT_LEGACY_SIGNATURES"
+	// EnvProviders lists the enabled providers, comma-separated (infra sets
+	// it from the providers context option); unset means all.
+	EnvProviders = "HOOKSTACK_PROVIDERS"
+	// EnvSalesforceAnyIP turns on Config.SalesforceAnyIP.
+	EnvSalesforceAnyIP = "HOOKSTACK_SALESFORCE_ANY_IP"
+)
+
+// AllowCIDRsEnv is the variable holding provider's source allowlist.
+func AllowCIDRsEnv(provider string) string {
+	return "HOOKSTACK_ALLOW_CIDRS_" + strings.ToUpper(provider)
+}
 
 // Config is the ingest configuration, read once at start-up.
 type Config struct {
@@ -41,6 +55,18 @@ type Config struct {
 	// HubSpotLegacy accepts HubSpot's timestamp-less v1/v2 signatures on
 	// requests without v3 (signature.Options.HubSpotLegacy).
 	HubSpotLegacy bool
+	// SalesforceAnyIP accepts Salesforce requests from any source address
+	// when AllowCIDRs has none for salesforce. Salesforce Outbound Messages
+	// carry no signature: the OrganizationId they are checked against is
+	// not a secret, so without an address allowlist anyone who knows it can
+	// have a forged message enqueued. Off (the default), salesforce without
+	// an allowlist is refused with 403 (see LoopbackByDefault).
+	SalesforceAnyIP bool
+	// LoopbackByDefault: a provider that needs a source allowlist
+	// (salesforce) and has none accepts loopback addresses only, instead of
+	// no address. For the dev server, where `hookstack trigger` posts from
+	// loopback; never for a handler behind a proxy on the same host.
+	LoopbackByDefault bool
 }
 
 // ConfigFromEnv reads and validates the HOOKSTACK_* ingest settings.
@@ -67,6 +93,20 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		}
 		c.HubSpotLegacy = b
 	}
+	if v := getenv(EnvSalesforceAnyIP); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return c, fmt.Errorf("%s=%q: want true or false", EnvSalesforceAnyIP, v)
+		}
+		c.SalesforceAnyIP = b
+	}
+	if v := getenv(EnvProviders); v != "" {
+		list, err := ParseProviders(v)
+		if err != nil {
+			return c, fmt.Errorf("%s: %w", EnvProviders, err)
+		}
+		c.Providers = list
+	}
 	if v := strings.TrimRight(getenv("HOOKSTACK_PUBLIC_URL"), "/"); v != "" {
 		u, err := url.Parse(v)
 		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
@@ -75,7 +115,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		c.PublicURL = v
 	}
 	for _, p := range signature.Providers {
-		key := "HOOKSTACK_ALLOW_CIDRS_" + strings.ToUpper(p)
+		key := AllowCIDRsEnv(p)
 		v := getenv(key)
 		if v == "" {
 			continue
@@ -90,6 +130,26 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		c.AllowCIDRs[p] = prefixes
 	}
 	return c, nil
+}
+
+// ParseProviders parses a comma-separated list of provider names (blanks
+// and repeats ignored), each one of signature.Providers.
+func ParseProviders(v string) ([]string, error) {
+	var out []string
+	for _, f := range strings.Split(v, ",") {
+		f = strings.TrimSpace(f)
+		switch {
+		case f == "" || slices.Contains(out, f):
+			continue
+		case !slices.Contains(signature.Providers, f):
+			return nil, fmt.Errorf("unknown provider %s (known: %s)", strconvQuote(f), strings.Join(signature.Providers, ","))
+		}
+		out = append(out, f)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%q names no provider (unset it to enable all)", v)
+	}
+	return out, nil
 }
 
 // ParseCIDRs parses a comma-separated list of CIDRs or single addresses.

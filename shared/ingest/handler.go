@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/hookstack/hookstack/shared/envelope"
 	"github.com/hookstack/hookstack/shared/metrics"
@@ -135,8 +136,45 @@ func New(cfg Config, d Deps) (*Handler, error) {
 			return nil, fmt.Errorf("ingest: unknown provider %q", p)
 		}
 		h.providers[p] = v
+		if why, refused := needsAllowlist[p]; refused && len(cfg.AllowCIDRs[p]) == 0 && !h.anyIP(p) {
+			where := "every request is refused with 403"
+			if cfg.LoopbackByDefault {
+				where = "only loopback addresses are accepted"
+			}
+			h.log.Warn("ingest: "+p+" has no source allowlist: "+where, "provider", p, "reason", why)
+		}
 	}
 	return h, nil
+}
+
+// needsAllowlist names the providers whose requests carry no secret (the
+// Salesforce OrganizationId is not one), with the log reason given when one
+// is refused for want of HOOKSTACK_ALLOW_CIDRS_<PROVIDER>.
+var needsAllowlist = map[string]string{
+	"salesforce": "salesforce needs HOOKSTACK_ALLOW_CIDRS_SALESFORCE: Salesforce's published IP ranges " +
+		"(or " + EnvSalesforceAnyIP + "=true to accept any address)",
+}
+
+// anyIP reports whether provider accepts any source address without an
+// allowlist.
+func (h *Handler) anyIP(provider string) bool {
+	return provider == "salesforce" && h.cfg.SalesforceAnyIP
+}
+
+// sourceAllowed applies the provider's source allowlist; reason is the log
+// reason of a refusal.
+func (h *Handler) sourceAllowed(provider string, ip netip.Addr) (ok bool, reason string) {
+	if allow := h.cfg.AllowCIDRs[provider]; len(allow) > 0 {
+		return allowed(allow, ip), "source address not allowed"
+	}
+	why, needs := needsAllowlist[provider]
+	if !needs || h.anyIP(provider) {
+		return true, ""
+	}
+	if h.cfg.LoopbackByDefault && ip.IsValid() && ip.Unmap().IsLoopback() {
+		return true, ""
+	}
+	return false, why
 }
 
 // MaxBodyBytes is the configured body limit (adapters read at most this+1).
@@ -162,6 +200,9 @@ func (h *Handler) Handle(ctx context.Context, r Request) Response {
 	start := h.now()
 	out := Outcome{Provider: r.Provider, Header: r.Header, Body: r.Body, ReceivedAt: start}
 	resp := h.handle(ctx, r, start, &out)
+	// Reasons can carry text from the request (a verifier's or extractor's
+	// error): bounded before they are logged or shown.
+	out.Reason = truncate(out.Reason, maxReasonBytes)
 	out.Status = resp.Status
 	out.Duration = time.Since(start)
 	h.logOutcome(ctx, &out)
@@ -175,7 +216,7 @@ func (h *Handler) handle(ctx context.Context, r Request, now time.Time, out *Out
 	_, known := h.providers[r.Provider]
 	switch {
 	case r.Method == http.MethodPost:
-	case r.Method == http.MethodHead && r.Provider == "trello":
+	case r.Method == http.MethodHead && r.Provider == "trello" && known:
 		// Trello checks the callback URL with a HEAD when the webhook is created.
 		out.Reason = "trello head check"
 		return Response{Status: http.StatusOK}
@@ -190,10 +231,13 @@ func (h *Handler) handle(ctx context.Context, r Request, now time.Time, out *Out
 	verifier, ok := h.providers[r.Provider]
 	if !known || !ok {
 		out.Reason = "unknown provider"
+		if envelope.Known(r.Provider) {
+			out.Reason = "provider not enabled (" + EnvProviders + ")"
+		}
 		return jsonError(http.StatusNotFound, "unknown provider "+strconvQuote(r.Provider))
 	}
-	if allow := h.cfg.AllowCIDRs[r.Provider]; len(allow) > 0 && !allowed(allow, r.SourceIP) {
-		out.Reason = "source address not allowed"
+	if ok, why := h.sourceAllowed(r.Provider, r.SourceIP); !ok {
+		out.Reason = why
 		return jsonError(http.StatusForbidden, "source address not allowed")
 	}
 	secrets, err := h.secrets.Secrets(ctx, r.Provider)
@@ -202,7 +246,8 @@ func (h *Handler) handle(ctx context.Context, r Request, now time.Time, out *Out
 		return jsonError(http.StatusServiceUnavailable, "temporarily unavailable, retry later")
 	}
 	sreq := &signature.Request{Method: r.Method, URL: r.URL, Header: r.Header, Body: r.Body}
-	if err := verifier.Verify(sreq, secrets, now); err != nil {
+	matched, err := signature.Match(verifier, sreq, secrets, now)
+	if err != nil {
 		out.Reason = "signature: " + err.Error()
 		if errors.Is(err, signature.ErrNoSecret) || errors.Is(err, signature.ErrNoURL) {
 			// Our configuration is incomplete, not the request: answer so the
@@ -212,9 +257,12 @@ func (h *Handler) handle(ctx context.Context, r Request, now time.Time, out *Out
 		return Response{Status: http.StatusUnauthorized, ContentType: "application/json", Body: errBodyInvalidSignature}
 	}
 
+	// A handshake that answers with a secret (Zoom's URL validation) uses
+	// the one that verified the request: during a rotation the provider may
+	// still sign with the older one.
 	secret := ""
-	if len(secrets) > 0 {
-		secret = secrets[0]
+	if matched >= 0 && matched < len(secrets) {
+		secret = secrets[matched]
 	}
 	reply, handshake, err := envelope.Handshake(r.Provider, r.Header, r.Body, secret)
 	if err != nil {
@@ -359,13 +407,18 @@ const (
 	maxIDBytes      = 512
 	maxTypeBytes    = 256
 	maxHeaderBytes  = 1024
-	maxReasonBytes  = 1024
+	maxReasonBytes  = 200 // log, observer and DLQ reasons (an envelope's Invalid too)
 	truncatedSuffix = "…[truncated]"
 )
 
+// truncate cuts s to at most n bytes of valid UTF-8 (plus truncatedSuffix
+// when cut).
 func truncate(s string, n int) string {
 	if len(s) <= n {
-		return s
+		if utf8.ValidString(s) {
+			return s
+		}
+		return strings.ToValidUTF8(s, "\ufffd")
 	}
 	return strings.ToValidUTF8(s[:n], "") + truncatedSuffix
 }

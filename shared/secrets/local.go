@@ -28,13 +28,19 @@ func LoadLocal(path string, getenv func(string) string, providers []string) (s S
 			return nil, nil, fmt.Errorf("%s is not a JSON object of provider → secrets: %w", path, err)
 		}
 	}
-	s = FromEnv(getenv, providers)
+	s, err = LoadEnv(getenv, providers)
+	if err != nil {
+		return nil, nil, err
+	}
 	changed := false
 	for _, p := range providers {
 		if _, ok := s[p]; ok {
 			continue
 		}
 		if v := stored[p]; len(v) > 0 {
+			if err := Check(p, v); err != nil {
+				return nil, nil, fmt.Errorf("%s: %w (fix it with `hookstack secrets set %s`, or delete it to have one generated)", path, err, p)
+			}
 			s[p] = v
 			continue
 		}

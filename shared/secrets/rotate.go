@@ -26,6 +26,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
+
+	"github.com/hookstack/hookstack/shared/signature"
 )
 
 // Rotation errors.
@@ -99,9 +101,15 @@ func Validate(provider, value string) error {
 			return bad("a Stripe webhook signing secret starts with whsec_ (Dashboard → Developers → Webhooks → your endpoint → Signing secret → Reveal; `stripe listen` prints one too)")
 		}
 	case "standard":
+		if strings.HasPrefix(value, signature.StandardPublicKeyPrefix) {
+			if err := signature.CheckSecret(provider, value); err != nil {
+				return bad("%s", strings.TrimPrefix(err.Error(), signature.ErrUnusableSecret.Error()+": "))
+			}
+			return nil
+		}
 		rest, ok := strings.CutPrefix(value, "whsec_")
 		if !ok {
-			return bad("a Standard Webhooks secret is whsec_ followed by base64 (as Svix and other senders show it); if you hold only the base64 part, put whsec_ in front")
+			return bad("a Standard Webhooks secret is whsec_ followed by base64 (as Svix and other senders show it; if you hold only the base64 part, put whsec_ in front), or whpk_ followed by the base64 ed25519 public key of a sender that signs with v1a")
 		}
 		key, err := base64.StdEncoding.DecodeString(rest)
 		if err != nil || len(key) == 0 {

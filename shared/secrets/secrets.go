@@ -6,13 +6,17 @@ package secrets
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/hookstack/hookstack/shared/signature"
 )
 
 // EnvName is the environment variable holding a provider's secrets locally.
@@ -36,6 +40,47 @@ func FromEnv(getenv func(string) string, providers []string) Static {
 	return s
 }
 
+// LoadEnv is FromEnv that also checks every value's shape
+// (signature.CheckSecret): a secret the provider's verifier could never use
+// is a start-up error naming the variable and the problem (never the value),
+// rather than a "secret not configured yet" answer to every request.
+func LoadEnv(getenv func(string) string, providers []string) (Static, error) {
+	s := FromEnv(getenv, providers)
+	for _, p := range providers {
+		if err := Check(p, s[p]); err != nil {
+			return nil, fmt.Errorf("%s: %w", EnvName(p), err)
+		}
+	}
+	return s, nil
+}
+
+// Check checks the shape of each of a provider's secrets
+// (signature.CheckSecret). The error says which one (by position, newest
+// first) and what is wrong, never the value.
+func Check(provider string, list []string) error {
+	for i, v := range list {
+		if err := signature.CheckSecret(provider, v); err != nil {
+			return fmt.Errorf("%s secret %d of %d: %w", provider, i+1, len(list), err)
+		}
+	}
+	return nil
+}
+
+// usable returns the secrets of list that pass Check, and the error of the
+// first that does not.
+func usable(provider string, list []string) ([]string, error) {
+	var errs []error
+	out := list[:0:0]
+	for i, v := range list {
+		if err := signature.CheckSecret(provider, v); err != nil {
+			errs = append(errs, fmt.Errorf("%s secret %d of %d: %w", provider, i+1, len(list), err))
+			continue
+		}
+		out = append(out, v)
+	}
+	return out, errors.Join(errs...)
+}
+
 // Secrets implements the ingest's secret source.
 func (s Static) Secrets(_ context.Context, provider string) ([]string, error) {
 	v, ok := s[provider]
@@ -56,16 +101,22 @@ func SplitList(v string) []string {
 	return out
 }
 
+// ErrMalformedValue: a Secrets Manager value is neither a JSON array of
+// strings, an object {"secrets": [...]} nor a plain string.
+var ErrMalformedValue = errors.New("malformed secret value")
+
 // ParseValue reads a Secrets Manager secret value: a JSON array of strings
 // (newest first), an object {"secrets": [...]}, or a plain comma-separated
-// string. An empty array means "not filled in yet".
+// string. An empty array means "not filled in yet". Errors describe the
+// problem without quoting the value (encoding/json's texts quote the
+// offending character, which would be a piece of a secret).
 func ParseValue(v string) ([]string, error) {
 	t := strings.TrimSpace(v)
 	switch {
 	case strings.HasPrefix(t, "["):
 		var list []string
 		if err := json.Unmarshal([]byte(t), &list); err != nil {
-			return nil, fmt.Errorf("secret value is not a JSON array of strings: %w", err)
+			return nil, fmt.Errorf("%w: not a JSON array of strings (%s)", ErrMalformedValue, jsonProblem(err))
 		}
 		return compact(list), nil
 	case strings.HasPrefix(t, "{"):
@@ -73,11 +124,24 @@ func ParseValue(v string) ([]string, error) {
 			Secrets []string `json:"secrets"`
 		}
 		if err := json.Unmarshal([]byte(t), &obj); err != nil {
-			return nil, fmt.Errorf(`secret value is not {"secrets": [...]}: %w`, err)
+			return nil, fmt.Errorf(`%w: not {"secrets": [...]} (%s)`, ErrMalformedValue, jsonProblem(err))
 		}
 		return compact(obj.Secrets), nil
 	}
 	return SplitList(t), nil
+}
+
+// jsonProblem describes a JSON decoding error by kind and position only.
+func jsonProblem(err error) string {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn):
+		return fmt.Sprintf("invalid JSON at byte %d", syn.Offset)
+	case errors.As(err, &typ):
+		return fmt.Sprintf("a %s where a string or list was expected, at byte %d", typ.Value, typ.Offset)
+	}
+	return "invalid JSON"
 }
 
 // FormatValue is the stored form: a JSON array, newest first.
@@ -109,6 +173,10 @@ type Manager struct {
 	ids    map[string]string // provider → secret id (ARN or name)
 	// Fallback answers for providers without a secret id (may be nil).
 	Fallback Static
+	// Log receives an error line, once per fetch, for a value holding a
+	// secret of the wrong shape (naming the provider and the problem, never
+	// the value). Nil: slog.Default().
+	Log      *slog.Logger
 	ttl      time.Duration
 	staleFor time.Duration
 	now      func() time.Time
@@ -119,6 +187,7 @@ type Manager struct {
 
 type cached struct {
 	secrets []string
+	err     error // a value that cannot be used: served as is until the TTL
 	at      time.Time
 }
 
@@ -143,6 +212,12 @@ func IDsFromEnv(getenv func(string) string, providers []string) map[string]strin
 
 // Secrets returns the provider's active secrets, fetching when the cached
 // copy is older than the TTL.
+//
+// Every secret in the value is checked (Check). Those of the wrong shape are
+// left out and logged as an error; when none is usable the answer is an
+// error (the ingest answers 503, so the provider retries and nothing is lost
+// while the value is corrected). Unusable values are cached like good ones,
+// so a broken value does not cost a Secrets Manager call per request.
 func (m *Manager) Secrets(ctx context.Context, provider string) ([]string, error) {
 	id, ok := m.ids[provider]
 	if !ok {
@@ -153,21 +228,48 @@ func (m *Manager) Secrets(ctx context.Context, provider string) ([]string, error
 	c, have := m.cache[provider]
 	m.mu.Unlock()
 	if have && now.Sub(c.at) < m.ttl {
-		return c.secrets, nil
+		return c.secrets, c.err
 	}
 	out, err := m.client.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(id)})
 	if err != nil {
 		if have && now.Sub(c.at) < m.ttl+m.staleFor {
-			return c.secrets, nil
+			return c.secrets, c.err
 		}
 		return nil, fmt.Errorf("get secret for %s: %w", provider, err)
 	}
-	list, err := ParseValue(aws.ToString(out.SecretString))
-	if err != nil {
-		return nil, fmt.Errorf("secret for %s: %w", provider, err)
-	}
+	c = m.parse(ctx, provider, aws.ToString(out.SecretString))
+	c.at = now
 	m.mu.Lock()
-	m.cache[provider] = cached{secrets: list, at: now}
+	m.cache[provider] = c
 	m.mu.Unlock()
-	return list, nil
+	return c.secrets, c.err
+}
+
+// parse reads and checks one fetched value.
+func (m *Manager) parse(ctx context.Context, provider, value string) cached {
+	list, err := ParseValue(value)
+	if err != nil {
+		err = fmt.Errorf("secret for %s: %w", provider, err)
+		m.logger().ErrorContext(ctx, "unusable secret value in Secrets Manager", "provider", provider, "error", err.Error())
+		return cached{err: err}
+	}
+	good, bad := usable(provider, list)
+	if bad == nil {
+		return cached{secrets: list}
+	}
+	if len(good) == 0 {
+		err := fmt.Errorf("secret for %s: no usable secret: %w", provider, bad)
+		m.logger().ErrorContext(ctx, "unusable secret value in Secrets Manager", "provider", provider, "error", err.Error())
+		return cached{err: err}
+	}
+	m.logger().ErrorContext(ctx, "secret of the wrong shape in Secrets Manager, left out", "provider", provider,
+		"error", bad.Error(), "usable", len(good))
+	return cached{secrets: good}
+}
+
+func (m *Manager) logger() *slog.Logger {
+	if m.Log != nil {
+		return m.Log
+	}
+	return slog.Default()
 }

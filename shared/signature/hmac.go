@@ -101,51 +101,57 @@ func v0Message(h hash.Hash, buf []byte, r *Request, ts string) {
 func (s *hmacScheme) Provider() string { return s.provider }
 
 func (s *hmacScheme) Verify(r *Request, secrets []string, now time.Time) error {
+	_, err := s.Match(r, secrets, now)
+	return err
+}
+
+// Match implements Matcher.
+func (s *hmacScheme) Match(r *Request, secrets []string, now time.Time) (int, error) {
 	if !hasSecret(secrets) {
-		return fail(s.provider, ErrNoSecret, "")
+		return -1, fail(s.provider, ErrNoSecret, "")
 	}
 	if s.needURL && r.URL == "" {
-		return fail(s.provider, ErrNoURL, "")
+		return -1, fail(s.provider, ErrNoURL, "")
 	}
 	v := headerValue(r.Header, s.sigHeader)
 	if v == "" {
-		return fail(s.provider, ErrMissing, s.sigHeader)
+		return -1, fail(s.provider, ErrMissing, s.sigHeader)
 	}
 	var ts string
 	if s.tsHeader != "" {
 		ts = headerValue(r.Header, s.tsHeader)
 		if ts == "" {
-			return fail(s.provider, ErrMissing, s.tsHeader)
+			return -1, fail(s.provider, ErrMissing, s.tsHeader)
 		}
 		n, ok := parseUint(ts) // at most 18 digits: v0Message fits the scratch buffer
 		if !ok {
-			return fail(s.provider, ErrMalformed, s.tsHeader)
+			return -1, fail(s.provider, ErrMalformed, s.tsHeader)
 		}
 		t := time.Unix(n, 0)
 		if s.tsMillis && n >= 1e12 {
 			t = time.UnixMilli(n)
 		}
 		if !withinTolerance(t, now, s.tolerance) {
-			return fail(s.provider, ErrTimestamp, "")
+			return -1, fail(s.provider, ErrTimestamp, "")
 		}
 	}
 	sc := getScratch()
 	defer putScratch(sc)
 	got, ok := decodeMAC(s.enc, v, s.prefix, s.size, sc)
 	if !ok {
-		return fail(s.provider, ErrMalformed, s.sigHeader)
+		return -1, fail(s.provider, ErrMalformed, s.sigHeader)
 	}
-	for _, secret := range secrets {
+	for i, secret := range secrets {
 		if secret == "" {
 			continue
 		}
 		m := newMAC(s.newHash, sc, secret)
 		s.message(m, sc.buf[:], r, ts)
 		if hmac.Equal(m.Sum(sc.sum[:0]), got) {
-			return nil
+			return i, nil
 		}
 	}
-	return fail(s.provider, ErrMismatch, "")
+	return -1, fail(s.provider, ErrMismatch, "")
 }
 
 func (s *hmacScheme) Sign(r *Request, secret string, now time.Time) error {

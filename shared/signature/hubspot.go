@@ -72,35 +72,41 @@ func method(r *Request) string {
 }
 
 func (s hubSpotScheme) Verify(r *Request, secrets []string, now time.Time) error {
+	_, err := s.Match(r, secrets, now)
+	return err
+}
+
+// Match implements Matcher.
+func (s hubSpotScheme) Match(r *Request, secrets []string, now time.Time) (int, error) {
 	if !hasSecret(secrets) {
-		return fail("hubspot", ErrNoSecret, "")
+		return -1, fail("hubspot", ErrNoSecret, "")
 	}
 	if v3 := headerValue(r.Header, hubSpotV3Header); v3 != "" {
 		return s.verifyV3(r, v3, secrets, now)
 	}
 	sig := headerValue(r.Header, hubSpotLegacyHeader)
 	if sig == "" {
-		return fail("hubspot", ErrMissing, hubSpotV3Header)
+		return -1, fail("hubspot", ErrMissing, hubSpotV3Header)
 	}
 	if !s.legacy {
-		return fail("hubspot", ErrLegacyRefused,
+		return -1, fail("hubspot", ErrLegacyRefused,
 			"no "+hubSpotV3Header+", only a v1/v2 signature, which signs no timestamp (replayable); HOOKSTACK_HUBSPOT_LEGACY_SIGNATURES=true accepts it")
 	}
 	var want [sha256.Size]byte
 	if !hexDecode(want[:], sig) {
-		return fail("hubspot", ErrMalformed, hubSpotLegacyHeader)
+		return -1, fail("hubspot", ErrMalformed, hubSpotLegacyHeader)
 	}
 	version := headerValue(r.Header, hubSpotVersionHeader)
 	switch version {
 	case "v1":
 	case "v2":
 		if r.URL == "" {
-			return fail("hubspot", ErrNoURL, "")
+			return -1, fail("hubspot", ErrNoURL, "")
 		}
 	default:
-		return fail("hubspot", ErrMalformed, hubSpotVersionHeader)
+		return -1, fail("hubspot", ErrMalformed, hubSpotVersionHeader)
 	}
-	for _, secret := range secrets {
+	for i, secret := range secrets {
 		if secret == "" {
 			continue
 		}
@@ -111,38 +117,38 @@ func (s hubSpotScheme) Verify(r *Request, secrets []string, now time.Time) error
 		}
 		h.Write(r.Body)
 		if subtle.ConstantTimeCompare(h.Sum(nil), want[:]) == 1 {
-			return nil
+			return i, nil
 		}
 	}
-	return fail("hubspot", ErrMismatch, "")
+	return -1, fail("hubspot", ErrMismatch, "")
 }
 
-func (s hubSpotScheme) verifyV3(r *Request, v3 string, secrets []string, now time.Time) error {
+func (s hubSpotScheme) verifyV3(r *Request, v3 string, secrets []string, now time.Time) (int, error) {
 	if r.URL == "" {
-		return fail("hubspot", ErrNoURL, "")
+		return -1, fail("hubspot", ErrNoURL, "")
 	}
 	ts := headerValue(r.Header, hubSpotTSHeader)
 	if ts == "" {
-		return fail("hubspot", ErrMissing, hubSpotTSHeader)
+		return -1, fail("hubspot", ErrMissing, hubSpotTSHeader)
 	}
 	ms, ok := parseUint(ts)
 	if !ok {
-		return fail("hubspot", ErrMalformed, hubSpotTSHeader)
+		return -1, fail("hubspot", ErrMalformed, hubSpotTSHeader)
 	}
 	if !withinTolerance(time.UnixMilli(ms), now, s.tolerance) {
-		return fail("hubspot", ErrTimestamp, "")
+		return -1, fail("hubspot", ErrTimestamp, "")
 	}
 	sc := getScratch()
 	defer putScratch(sc)
 	want, ok := decodeMAC(encBase64, v3, "", sha256.Size, sc)
 	if !ok {
-		return fail("hubspot", ErrMalformed, hubSpotV3Header)
+		return -1, fail("hubspot", ErrMalformed, hubSpotV3Header)
 	}
 	uris := []string{hubSpotDecodeURI(r.URL)}
 	if uris[0] != r.URL {
 		uris = append(uris, r.URL)
 	}
-	for _, secret := range secrets {
+	for i, secret := range secrets {
 		if secret == "" {
 			continue
 		}
@@ -153,11 +159,11 @@ func (s hubSpotScheme) verifyV3(r *Request, v3 string, secrets []string, now tim
 			m.Write(r.Body)
 			writeString(m, sc.buf[:], ts)
 			if hmac.Equal(m.Sum(sc.sum[:0]), want) {
-				return nil
+				return i, nil
 			}
 		}
 	}
-	return fail("hubspot", ErrMismatch, "")
+	return -1, fail("hubspot", ErrMismatch, "")
 }
 
 // Sign sets the v3 signature and timestamp, plus the v1 signature and

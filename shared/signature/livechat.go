@@ -68,32 +68,38 @@ func findTopLevel(body []byte, key string) (start, end, open int, found bool, er
 	return start, end, open, found, nil
 }
 
-func (liveChatScheme) Verify(r *Request, secrets []string, _ time.Time) error {
+func (l liveChatScheme) Verify(r *Request, secrets []string, now time.Time) error {
+	_, err := l.Match(r, secrets, now)
+	return err
+}
+
+// Match implements Matcher.
+func (liveChatScheme) Match(r *Request, secrets []string, _ time.Time) (int, error) {
 	if !hasSecret(secrets) {
-		return fail("livechat", ErrNoSecret, "")
+		return -1, fail("livechat", ErrNoSecret, "")
 	}
 	start, end, _, found, err := findTopLevel(r.Body, liveChatField)
 	if err != nil {
-		return fail("livechat", ErrMalformed, err.Error())
+		return -1, fail("livechat", ErrMalformed, err.Error())
 	}
 	if !found {
-		return fail("livechat", ErrMissing, liveChatField)
+		return -1, fail("livechat", ErrMissing, liveChatField)
 	}
 	var got string
 	if err := json.Unmarshal(r.Body[start:end], &got); err != nil {
-		return fail("livechat", ErrMalformed, liveChatField+" is not a string")
+		return -1, fail("livechat", ErrMalformed, liveChatField+" is not a string")
 	}
 	gotSum := sha256.Sum256([]byte(got))
-	for _, secret := range secrets {
+	for i, secret := range secrets {
 		if secret == "" {
 			continue
 		}
 		wantSum := sha256.Sum256([]byte(secret))
 		if subtle.ConstantTimeCompare(gotSum[:], wantSum[:]) == 1 {
-			return nil
+			return i, nil
 		}
 	}
-	return fail("livechat", ErrMismatch, "")
+	return -1, fail("livechat", ErrMismatch, "")
 }
 
 func (liveChatScheme) Sign(r *Request, secret string, _ time.Time) error {

@@ -63,7 +63,7 @@ func salesforceOrg(body []byte) (org string, start, end int, err error) {
 			break
 		}
 		if err != nil {
-			return "", 0, 0, fmt.Errorf("XML: %w", err)
+			return "", 0, 0, xmlError(err)
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
@@ -146,33 +146,41 @@ func salesforceID15(id string, checkSuffix bool) (string, bool) {
 	return id[:15], true
 }
 
-func (salesforceScheme) Verify(r *Request, secrets []string, _ time.Time) error {
-	allowed := make([]string, 0, len(secrets))
+func (s salesforceScheme) Verify(r *Request, secrets []string, now time.Time) error {
+	_, err := s.Match(r, secrets, now)
+	return err
+}
+
+// Match implements Matcher.
+func (salesforceScheme) Match(r *Request, secrets []string, _ time.Time) (int, error) {
+	usable := false
 	for _, s := range secrets {
-		if id, ok := salesforceID15(strings.TrimSpace(s), false); ok {
-			allowed = append(allowed, id)
+		if _, ok := salesforceID15(strings.TrimSpace(s), false); ok {
+			usable = true
+			break
 		}
 	}
-	if len(allowed) == 0 {
-		return fail("salesforce", ErrNoSecret, "no valid OrganizationId configured")
+	if !usable {
+		return -1, fail("salesforce", ErrNoSecret, "no valid OrganizationId configured")
 	}
 	org, _, _, err := salesforceOrg(r.Body)
 	if errors.Is(err, errSFNoOrg) {
-		return fail("salesforce", ErrMissing, "OrganizationId")
+		return -1, fail("salesforce", ErrMissing, "OrganizationId")
 	}
 	if err != nil {
-		return fail("salesforce", ErrMalformed, err.Error())
+		return -1, fail("salesforce", ErrMalformed, err.Error())
 	}
 	got, ok := salesforceID15(org, true)
 	if !ok {
-		return fail("salesforce", ErrMalformed, "OrganizationId is not a Salesforce id")
+		return -1, fail("salesforce", ErrMalformed, "OrganizationId is not a Salesforce id")
 	}
-	for _, id := range allowed {
-		if subtle.ConstantTimeCompare([]byte(got), []byte(id)) == 1 {
-			return nil
+	for i, s := range secrets {
+		id, ok := salesforceID15(strings.TrimSpace(s), false)
+		if ok && subtle.ConstantTimeCompare([]byte(got), []byte(id)) == 1 {
+			return i, nil
 		}
 	}
-	return fail("salesforce", ErrMismatch, "OrganizationId not allowed")
+	return -1, fail("salesforce", ErrMismatch, "OrganizationId not allowed")
 }
 
 func (salesforceScheme) Sign(r *Request, secret string, _ time.Time) error {
@@ -188,4 +196,15 @@ func (salesforceScheme) Sign(r *Request, secret string, _ time.Time) error {
 	}
 	r.Body = slices.Concat(r.Body[:start], []byte(secret), r.Body[end:])
 	return nil
+}
+
+// xmlError is a fixed description of an encoding/xml error: the parser's own
+// texts quote the input (an element name, an entity, a character), which
+// must not reach logs.
+func xmlError(err error) error {
+	var syn *xml.SyntaxError
+	if errors.As(err, &syn) {
+		return fmt.Errorf("XML syntax error on line %d", syn.Line)
+	}
+	return errors.New("invalid XML")
 }

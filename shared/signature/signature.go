@@ -72,6 +72,34 @@ type Verifier interface {
 	Verify(r *Request, secrets []string, now time.Time) error
 }
 
+// Matcher is a Verifier that also tells which secret verified a request
+// (the Zoom URL-validation handshake must answer with that secret, which
+// during a rotation need not be the newest). Every scheme of this package
+// implements it.
+type Matcher interface {
+	// Match is Verify that also returns the index in secrets of the secret
+	// that verified r; -1 with the error when none did.
+	Match(r *Request, secrets []string, now time.Time) (int, error)
+}
+
+// Match verifies r with v and returns the index of the secret that verified
+// it: v's own Match when v implements Matcher (no extra cost), else Verify
+// followed, when there are several secrets, by one Verify per secret.
+func Match(v Verifier, r *Request, secrets []string, now time.Time) (int, error) {
+	if m, ok := v.(Matcher); ok {
+		return m.Match(r, secrets, now)
+	}
+	if err := v.Verify(r, secrets, now); err != nil {
+		return -1, err
+	}
+	for i := range secrets {
+		if len(secrets) == 1 || v.Verify(r, secrets[i:i+1], now) == nil {
+			return i, nil
+		}
+	}
+	return 0, nil
+}
+
 // Signer produces a provider's signature; used by tooling and tests.
 type Signer interface {
 	// Sign sets the provider's signature headers on r (as the provider would)

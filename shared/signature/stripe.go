@@ -46,31 +46,37 @@ func parseStripeHeader(h string) (ts string, nv1 int, ok bool) {
 }
 
 func (s stripeScheme) Verify(r *Request, secrets []string, now time.Time) error {
+	_, err := s.Match(r, secrets, now)
+	return err
+}
+
+// Match implements Matcher.
+func (s stripeScheme) Match(r *Request, secrets []string, now time.Time) (int, error) {
 	if !hasSecret(secrets) {
-		return fail("stripe", ErrNoSecret, "")
+		return -1, fail("stripe", ErrNoSecret, "")
 	}
 	h := headerValue(r.Header, stripeHeader)
 	if h == "" {
-		return fail("stripe", ErrMissing, stripeHeader)
+		return -1, fail("stripe", ErrMissing, stripeHeader)
 	}
 	ts, nv1, ok := parseStripeHeader(h)
 	if !ok {
-		return fail("stripe", ErrMalformed, stripeHeader)
+		return -1, fail("stripe", ErrMalformed, stripeHeader)
 	}
 	n, ok := parseUint(ts)
 	if !ok {
-		return fail("stripe", ErrMalformed, "timestamp")
+		return -1, fail("stripe", ErrMalformed, "timestamp")
 	}
 	if !withinTolerance(time.Unix(n, 0), now, s.tolerance) {
-		return fail("stripe", ErrTimestamp, "")
+		return -1, fail("stripe", ErrTimestamp, "")
 	}
 	if nv1 == 0 {
-		return fail("stripe", ErrMismatch, "no v1 signature")
+		return -1, fail("stripe", ErrMismatch, "no v1 signature")
 	}
 	sc := getScratch()
 	defer putScratch(sc)
 	want := sc.sig[:sha256.Size]
-	for _, secret := range secrets {
+	for i, secret := range secrets {
 		if secret == "" {
 			continue
 		}
@@ -85,11 +91,11 @@ func (s stripeScheme) Verify(r *Request, secrets []string, now time.Time) error 
 			item, rest, _ = strings.Cut(rest, ",")
 			if len(item) == 3+2*sha256.Size && item[:3] == "v1=" &&
 				hexDecode(want, item[3:]) && hmac.Equal(sum, want) {
-				return nil
+				return i, nil
 			}
 		}
 	}
-	return fail("stripe", ErrMismatch, "")
+	return -1, fail("stripe", ErrMismatch, "")
 }
 
 func (s stripeScheme) Sign(r *Request, secret string, now time.Time) error {

@@ -85,26 +85,32 @@ func twilioURLs(raw string, u *url.URL) []string {
 	return out
 }
 
-func (twilioScheme) Verify(r *Request, secrets []string, _ time.Time) error {
+func (t twilioScheme) Verify(r *Request, secrets []string, now time.Time) error {
+	_, err := t.Match(r, secrets, now)
+	return err
+}
+
+// Match implements Matcher.
+func (twilioScheme) Match(r *Request, secrets []string, _ time.Time) (int, error) {
 	if !hasSecret(secrets) {
-		return fail("twilio", ErrNoSecret, "")
+		return -1, fail("twilio", ErrNoSecret, "")
 	}
 	if r.URL == "" {
-		return fail("twilio", ErrNoURL, "")
+		return -1, fail("twilio", ErrNoURL, "")
 	}
 	sigv := headerValue(r.Header, twilioHeader)
 	if sigv == "" {
-		return fail("twilio", ErrMissing, twilioHeader)
+		return -1, fail("twilio", ErrMissing, twilioHeader)
 	}
 	sc := getScratch()
 	defer putScratch(sc)
 	want, ok := decodeMAC(encBase64, sigv, "", sha1.Size, sc)
 	if !ok {
-		return fail("twilio", ErrMalformed, twilioHeader)
+		return -1, fail("twilio", ErrMalformed, twilioHeader)
 	}
 	u, err := url.Parse(r.URL)
 	if err != nil {
-		return fail("twilio", ErrMalformed, "request URL")
+		return -1, fail("twilio", ErrMalformed, "request URL")
 	}
 	var bodyHash [sha256.Size]byte
 	jsonMode := false
@@ -112,29 +118,31 @@ func (twilioScheme) Verify(r *Request, secrets []string, _ time.Time) error {
 	if bh := u.Query().Get("bodySHA256"); bh != "" {
 		jsonMode = true
 		if !hexDecode(bodyHash[:], bh) {
-			return fail("twilio", ErrMalformed, "bodySHA256")
+			return -1, fail("twilio", ErrMalformed, "bodySHA256")
 		}
 	} else if len(r.Body) > 0 && method(r) != "GET" {
 		form, err := url.ParseQuery(string(r.Body))
 		if err != nil {
-			return fail("twilio", ErrMalformed, "form body")
+			return -1, fail("twilio", ErrMalformed, "form body")
 		}
 		params = twilioParams(form)
 	}
-	if !twilioMatch(sc, want, secrets, twilioURLs(r.URL, u), params) {
-		return fail("twilio", ErrMismatch, "")
+	matched := twilioMatch(sc, want, secrets, twilioURLs(r.URL, u), params)
+	if matched < 0 {
+		return -1, fail("twilio", ErrMismatch, "")
 	}
 	if jsonMode {
 		sum := sha256.Sum256(r.Body)
 		if subtle.ConstantTimeCompare(sum[:], bodyHash[:]) != 1 {
-			return fail("twilio", ErrMismatch, "bodySHA256")
+			return -1, fail("twilio", ErrMismatch, "bodySHA256")
 		}
 	}
-	return nil
+	return matched, nil
 }
 
-func twilioMatch(sc *scratch, want []byte, secrets, urls, params []string) bool {
-	for _, secret := range secrets {
+// twilioMatch returns the index of the secret that signed, or -1.
+func twilioMatch(sc *scratch, want []byte, secrets, urls, params []string) int {
+	for i, secret := range secrets {
 		if secret == "" {
 			continue
 		}
@@ -144,12 +152,12 @@ func twilioMatch(sc *scratch, want []byte, secrets, urls, params []string) bool 
 				writeString(m, sc.buf[:], base)
 				writeString(m, sc.buf[:], p)
 				if hmac.Equal(m.Sum(sc.sum[:0]), want) {
-					return true
+					return i
 				}
 			}
 		}
 	}
-	return false
+	return -1
 }
 
 // Sign signs as Twilio does. For a JSON body (Content-Type application/json)

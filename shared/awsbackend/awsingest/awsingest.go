@@ -20,16 +20,23 @@ import (
 
 // Secrets reads each provider's secrets from Secrets Manager where
 // HOOKSTACK_SECRET_ARN_<PROVIDER> names one, else from
-// HOOKSTACK_SECRET_<PROVIDER>.
-func Secrets(cfg aws.Config, getenv func(string) string, providers []string) ingest.SecretSource {
+// HOOKSTACK_SECRET_<PROVIDER>. A HOOKSTACK_SECRET_<PROVIDER> value of the
+// wrong shape is an error (start-up fails naming the variable); a Secrets
+// Manager value of the wrong shape is logged to log when read (and answered
+// 503 while no secret in it is usable).
+func Secrets(cfg aws.Config, getenv func(string) string, providers []string, log *slog.Logger) (ingest.SecretSource, error) {
 	ids := secrets.IDsFromEnv(getenv, providers)
-	static := secrets.FromEnv(getenv, providers)
+	static, err := secrets.LoadEnv(getenv, providers)
+	if err != nil {
+		return nil, err
+	}
 	if len(ids) == 0 {
-		return static
+		return static, nil
 	}
 	m := secrets.NewManager(secretsmanager.NewFromConfig(cfg), ids, 0)
 	m.Fallback = static
-	return m
+	m.Log = log
+	return m, nil
 }
 
 // Ingest builds the ingest handler for the Lambda.
@@ -46,7 +53,15 @@ func Ingest(ctx context.Context, getenv func(string) string, log *slog.Logger) (
 	if err != nil {
 		return nil, err
 	}
-	deps := ingest.Deps{Queue: q, Secrets: Secrets(cfg, getenv, signature.Providers), Logger: log}
+	providers := icfg.Providers
+	if providers == nil {
+		providers = signature.Providers
+	}
+	src, err := Secrets(cfg, getenv, providers, log)
+	if err != nil {
+		return nil, err
+	}
+	deps := ingest.Deps{Queue: q, Secrets: src, Logger: log}
 	if b := awsbackend.Blobs(cfg, getenv); b != nil {
 		deps.Blobs = b
 	}
