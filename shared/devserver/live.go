@@ -72,12 +72,29 @@ func (f streamFilter) match(e eventlog.Summary) bool {
 		(f.status == "" || e.Status == f.status)
 }
 
-// stream is GET /api/stream: Server-Sent Events, one "event" message per
-// new or updated event-log entry (data: the summary as in /api/events),
-// after a "hello" message sent as soon as the subscription is live.
+// matchDelivery applies the filter to a delivery attempt: type is matched
+// against the attempt's event_type (the notification's type: payment.succeeded,
+// github.push); with a provider or status filter no delivery is sent, since
+// an attempt has neither (it belongs to a notification, not to a received
+// request).
+func (f streamFilter) matchDelivery(eventType string) bool {
+	return f.provider == "" && f.status == "" && (f.typ == "" || eventType == f.typ)
+}
+
+// stream is GET /api/stream: Server-Sent Events after a "hello" message
+// sent as soon as the subscription is live:
+//
+//   - "event": an event-log entry was received, or its status changed (data:
+//     the summary as in /api/events); once per change, queued first;
+//   - "delivery": an outbound delivery attempt was recorded (data: the
+//     attempt as an item of /api/deliveries).
 func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	f := streamFilter{provider: q.Get("provider"), typ: q.Get("type"), status: q.Get("status")}
+	if msg := checkFilter(f.provider, f.status); msg != "" {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": msg})
+		return
+	}
 	rc := http.NewResponseController(w)
 	// The listener's WriteTimeout would cut a long-lived stream.
 	if err := rc.SetWriteDeadline(time.Time{}); err != nil && !errors.Is(err, http.ErrNotSupported) {
@@ -111,28 +128,33 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 			if _, err := io.WriteString(w, ": ping\n\n"); err != nil || rc.Flush() != nil {
 				return
 			}
-		case e, ok := <-ch:
+		case m, ok := <-ch:
 			if !ok {
 				return
 			}
-			if e.Provider == "" {
-				// The pipeline finished before ingest's record was written:
-				// the update made a bare entry. Send the whole summary, or
-				// wait for the record's own publication.
-				full, err := s.events.Get(e.ID)
-				if err != nil || full.Provider == "" {
+			var (
+				kind string
+				data []byte
+			)
+			switch {
+			case m.Summary != nil:
+				if !f.match(*m.Summary) {
 					continue
 				}
-				e = full.Summary
-			}
-			if !f.match(e) {
+				raw, err := json.Marshal(m.Summary)
+				if err != nil {
+					continue
+				}
+				kind, data = "event", raw
+			case m.Delivery != nil:
+				if !f.matchDelivery(m.EventType) {
+					continue
+				}
+				kind, data = "delivery", m.Delivery
+			default:
 				continue
 			}
-			data, err := json.Marshal(e)
-			if err != nil {
-				continue
-			}
-			if writeSSE(w, "event", data) != nil || rc.Flush() != nil {
+			if writeSSE(w, kind, data) != nil || rc.Flush() != nil {
 				return
 			}
 		}
@@ -252,6 +274,9 @@ func (s *Server) listSamples(w http.ResponseWriter, r *http.Request) {
 type sendRequest struct {
 	Provider string `json:"provider"`
 	Type     string `json:"type"` // a trigger name or event type, as `hookstack trigger` takes
+	// Event is Type under the name GET /api/samples gives it; Type wins
+	// when both are set.
+	Event string `json:"event"`
 }
 
 // sendResult is its answer: what /webhooks/{provider} answered.
@@ -270,8 +295,12 @@ type sendResult struct {
 // /webhooks/{provider}, in-process, as a provider would send it.
 func (s *Server) sendSample(w http.ResponseWriter, r *http.Request) {
 	var in sendRequest
-	if err := json.NewDecoder(io.LimitReader(r.Body, 4096)).Decode(&in); err != nil || in.Provider == "" || in.Type == "" {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": `send {"provider": "...", "type": "..."} (see GET /api/samples)`})
+	err := json.NewDecoder(io.LimitReader(r.Body, 4096)).Decode(&in)
+	if in.Type == "" {
+		in.Type = in.Event
+	}
+	if err != nil || in.Provider == "" || in.Type == "" {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": `send {"provider": "...", "event": "..."} (an item of GET /api/samples; "type" works too)`})
 		return
 	}
 	if s.live == nil || s.live.Secrets == nil {

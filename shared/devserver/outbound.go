@@ -1,6 +1,7 @@
 package devserver
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -19,9 +20,18 @@ import (
 // and the queues' DLQs.
 type Outbound struct {
 	Endpoints  *notifystore.Endpoints
-	Deliveries *notifystore.DeliveryLog
+	Deliveries DeliveryLister // *notifystore.DeliveryLog
 	Queues     DeadLetters
 }
+
+// DeliveryLister lists delivery attempts (notifystore.DeliveryLog.List).
+type DeliveryLister interface {
+	List(ctx context.Context, notificationID, endpointID string, limit int) ([]notify.Attempt, error)
+}
+
+// errDeliveriesNeedNotification answers GET /api/deliveries without a
+// notification id where the backend cannot list delivered attempts.
+const errDeliveriesNeedNotification = "notification_id is required on this backend: successful deliveries are found by notification"
 
 // DeadLetters lists and redrives dead-letter queues.
 type DeadLetters interface {
@@ -188,6 +198,11 @@ func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) {
 	}
 	q := r.URL.Query()
 	list, err := s.outbound.Deliveries.List(r.Context(), q.Get("notification_id"), q.Get("endpoint_id"), 200)
+	if errors.Is(err, store.ErrNotListable) {
+		// DynamoDB: delivered attempts are not indexed, only found by key.
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": errDeliveriesNeedNotification})
+		return
+	}
 	if err != nil {
 		s.internal(w, r, "list deliveries", err)
 		return

@@ -119,13 +119,14 @@ func entryOf(body []byte) (eventlog.Entry, bool) {
 	if err != nil {
 		return eventlog.Entry{}, false
 	}
-	env := e
-	env.Body = nil
+	// Redacted as the Recorder's entries are: this one is stored when the
+	// pipeline gets there first, and stays when no receipt follows.
+	env := redactedEnvelope(e)
 	return eventlog.Entry{
 		Summary: eventlog.Summary{
 			ID: e.ID, Provider: e.Provider, EventID: e.EventID, Type: e.Type, Queue: e.Queue,
 			ReceivedAt: e.ReceivedAt, Status: eventlog.StatusQueued,
 		},
-		Body: string(e.Body), Envelope: &env,
+		Body: string(env.Body), Envelope: &env,
 	}, true
 }

@@ -76,11 +76,17 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return fmt.Errorf("configuration: %w", err)
 	}
+	// Locally, a provider that needs a source allowlist (salesforce) and has
+	// none accepts loopback senders: the CLI, the inspector's test events.
+	cfg.LoopbackByDefault = true
 	providers := signature.Providers
-	secretSource, generated, err := secrets.LoadLocal(filepath.Join(o.DataDir, "secrets.json"), o.Getenv, providers)
+	secretsPath := filepath.Join(o.DataDir, "secrets.json")
+	secretSource, generated, err := secrets.LoadLocal(secretsPath, o.Getenv, providers)
 	if err != nil {
 		return err
 	}
+	// Re-read when `hookstack secrets set` rewrites the file.
+	liveSecrets := newFileSecrets(secretsPath, o.Getenv, providers, secretSource, o.Log)
 
 	ncfg, err := notify.ConfigFromEnv(o.Getenv)
 	if err != nil {
@@ -136,25 +142,29 @@ func Run(ctx context.Context, o Options) error {
 	deliveryLog := notifystore.NewDeliveryLog(st)
 	cachedEndpoints := notify.CachedEndpoints(endpoints, 2*time.Second)
 	fanout := &notify.FanOutHandler{Endpoints: cachedEndpoints, Queue: pq, Logger: o.Log}
+	// The deliverer's log also feeds /api/stream and the inspector's list.
+	feed := deliveryFeed{DeliveryLog: deliveryLog, events: events, log: o.Log}
 	deliverer := &notify.DeliverHandler{
 		Deliverer: &notify.Deliverer{Client: notify.NewClient(guard, nil), Schedule: ncfg.Schedule, Timeout: ncfg.Timeout},
-		Endpoints: cachedEndpoints, Disabler: endpoints, Log: deliveryLog, Queue: pq, Logger: o.Log,
+		Endpoints: cachedEndpoints, Disabler: endpoints, Log: feed, Queue: pq, Logger: o.Log,
+		Blobs: blobs, // large raw forwards travel by claim-check reference
 	}
 	sources = append(sources,
 		runner.Source{Queue: envelope.QueueNotifications, Invoker: runner.InvokerFunc(fanout.HandleSQS)},
-		runner.Source{Queue: envelope.QueueDeliveries, Invoker: runner.InvokerFunc(deliverer.HandleSQS)},
+		runner.Source{Queue: envelope.QueueDeliveries, Invoker: feed.Invoker(runner.InvokerFunc(deliverer.HandleSQS))},
 	)
 	outbound := &Outbound{Endpoints: endpoints, Deliveries: deliveryLog, Queues: q}
 
 	h, err := ingest.New(cfg, ingest.Deps{
-		Queue: observed, Blobs: blobs, Secrets: secretSource,
+		Queue: observed, Blobs: blobs, Secrets: liveSecrets,
 		Observer: Recorder{Events: events, Log: o.Log}, Logger: o.Log,
 	})
 	if err != nil {
 		return err
 	}
 	srv := &http.Server{
-		Handler:           New(h, events, st, o.Log).WithOutbound(outbound).WithLive(Live{Queue: observed, Secrets: secretSource, PublicURL: cfg.PublicURL, Done: ctx.Done()}),
+		Handler: New(h, events, st, o.Log).WithAddr(o.Addr).WithOutbound(outbound).
+			WithLive(Live{Queue: observed, Secrets: liveSecrets, PublicURL: cfg.PublicURL, Done: ctx.Done()}),
 		ReadHeaderTimeout: ReadHeaderTimeout, ReadTimeout: ReadTimeout, WriteTimeout: WriteTimeout,
 		ErrorLog: slog.NewLogLogger(o.Log.Handler(), slog.LevelWarn),
 	}

@@ -4,17 +4,22 @@
 package devserver
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hookstack/hookstack/shared/envelope"
 	"github.com/hookstack/hookstack/shared/eventlog"
 	"github.com/hookstack/hookstack/shared/ingest"
+	"github.com/hookstack/hookstack/shared/signature"
 	"github.com/hookstack/hookstack/shared/store"
 	"github.com/hookstack/hookstack/shared/ulidgen"
 )
@@ -29,6 +34,8 @@ type Server struct {
 	live   *Live // set by WithLive (live.go)
 	// outbound is set by WithOutbound (outbound.go).
 	outbound *Outbound
+	// listenHost is --addr's host, accepted as a Host of the API (guard.go).
+	listenHost string
 }
 
 // WithOutbound serves the outbound routes (endpoints, deliveries, DLQ) on o.
@@ -44,6 +51,11 @@ func New(h *ingest.Handler, events *eventlog.Log, st store.Store, log *slog.Logg
 	s.recordRoutes()
 	s.outboundRoutes()
 	s.mux.Handle("/webhooks/{provider}", h)
+	// Anything else under /webhooks (a trailing slash, an extra segment, no
+	// provider) is not a webhook route: answered and recorded as such, so
+	// the inspector shows why the provider's deliveries fail.
+	s.mux.HandleFunc("/webhooks/", s.unknownWebhookPath)
+	s.mux.HandleFunc("/webhooks", s.unknownWebhookPath)
 	s.mux.HandleFunc("GET /api/events", s.listEvents)
 	s.mux.HandleFunc("GET /api/events/{id}", s.getEvent)
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
@@ -54,11 +66,59 @@ func New(h *ingest.Handler, events *eventlog.Log, st store.Store, log *slog.Logg
 	return s
 }
 
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+// ServeHTTP routes r; the API refuses cross-site and rebinding requests first (guard.go).
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, "/api/") && !s.guardAPI(w, r) {
+		return
+	}
+	s.mux.ServeHTTP(w, r)
+}
+
+// unknownWebhookPath answers a path under /webhooks that names no provider
+// route with the contract's JSON 404 and records it as rejected.
+func (s *Server) unknownWebhookPath(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	provider := ""
+	if rest, ok := strings.CutPrefix(r.URL.Path, ingest.RoutePrefix); ok {
+		if p, _, _ := strings.Cut(rest, "/"); slices.Contains(signature.Providers, p) {
+			provider = p
+		}
+	}
+	limit := int64(1 << 20)
+	if s.ingest != nil {
+		limit = s.ingest.MaxBodyBytes()
+	}
+	body, _ := io.ReadAll(io.LimitReader(r.Body, limit))
+	const reason = "unknown path (trailing slash?)"
+	Recorder{Events: s.events, Log: s.log}.Observe(r.Context(), ingest.Outcome{
+		Provider: provider, Status: http.StatusNotFound, Reason: reason,
+		Header: r.Header, Body: body, ReceivedAt: start.UTC(), Duration: time.Since(start),
+	})
+	msg := "no webhook route " + strconv.Quote(r.URL.Path) + ": post to " + ingest.RoutePrefix + "{provider}, without a trailing slash"
+	if provider != "" {
+		msg = "no webhook route " + strconv.Quote(r.URL.Path) + ": post to " + ingest.RoutePrefix + provider + " (no trailing slash)"
+	}
+	writeJSON(w, http.StatusNotFound, map[string]string{"error": msg})
+}
+
+// checkFilter validates the provider and status of a list or stream filter.
+func checkFilter(provider, status string) string {
+	if provider != "" && !slices.Contains(signature.Providers, provider) {
+		return "unknown provider " + strconv.Quote(provider) + "; providers: " + strings.Join(signature.Providers, ", ")
+	}
+	if status != "" && !slices.Contains(eventlog.Statuses, status) {
+		return "unknown status " + strconv.Quote(status) + "; statuses: " + strings.Join(eventlog.Statuses, ", ")
+	}
+	return ""
+}
 
 func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	f := eventlog.Filter{Provider: q.Get("provider"), Status: q.Get("status"), Type: q.Get("type")}
+	if msg := checkFilter(f.Provider, f.Status); msg != "" {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": msg})
+		return
+	}
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n <= 0 || n > 1000 {
@@ -134,7 +194,7 @@ func (rec Recorder) Observe(ctx context.Context, o ingest.Outcome) {
 		entries = append(entries, e)
 	default:
 		for i := range o.Envelopes {
-			env := o.Envelopes[i]
+			env := redactedEnvelope(o.Envelopes[i])
 			e := base
 			e.ID, e.EventID, e.Type, e.Queue = env.ID, env.EventID, env.Type, env.Queue
 			e.Envelope = &env
@@ -152,6 +212,23 @@ func (rec Recorder) Observe(ctx context.Context, o ingest.Outcome) {
 
 // compile-time check.
 var _ ingest.Observer = Recorder{}
+
+// redactedEnvelope is env with its body redacted as the entry's body is
+// (envelope.Redact: Slack's token, LiveChat's secret_key, Salesforce's
+// SessionId): the inspector serves the stored envelope, and replay sends it
+// (no processor reads those fields).
+func redactedEnvelope(env envelope.Envelope) envelope.Envelope {
+	if len(env.Body) == 0 {
+		return env
+	}
+	_, body := envelope.Redact(env.Provider, nil, env.Body)
+	if !bytes.Equal(body, env.Body) {
+		// Still JSON when it was, but no longer checked embeddable: the wire
+		// form carries it as text.
+		env.Body, env.BodyJSON = body, false
+	}
+	return env
+}
 
 // Timeouts for the dev server's listener.
 const (

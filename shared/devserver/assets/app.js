@@ -136,7 +136,8 @@ function renderEvents() {
     el('td', { title: e.type || '' }, e.type || '—'),
     el('td', { className: 'mono', title: e.event_id || '' }, e.event_id || '—'),
     status,
-    el('td', { className: 'num' }, e.receive_count != null ? String(e.receive_count) : ''));
+    el('td', { className: 'num' }, e.receive_count != null ? String(e.receive_count) : ''),
+    deliveriesCell(e.deliveries));
     return tr;
   });
   $('events').replaceChildren(...rows);
@@ -150,6 +151,23 @@ function renderEvents() {
   }
 }
 
+// deliveriesCell is the list's delivery indicator: "1/2" delivered of the
+// deliveries made, with the newest attempt's outcome as a badge.
+function deliveriesCell(d) {
+  if (!d || !d.count) return el('td', { className: 'deliveries muted' }, '—');
+  const text = `${d.delivered}/${d.count}`;
+  return el('td', {
+    className: 'deliveries',
+    title: `${d.delivered} of ${d.count} deliveries delivered; newest attempt ${d.last_outcome} at ${d.last_at || ''}`,
+    dataset: { outcome: d.last_outcome || '' },
+  }, text, ' ', el('span', { className: 'badge ' + (d.last_outcome || '') }, d.last_outcome || ''));
+}
+
+function deliveriesKey(e) {
+  const d = e && e.deliveries;
+  return d ? `${d.count}/${d.delivered}/${d.last_outcome}/${d.last_at}` : '';
+}
+
 async function loadEvents() {
   const res = await api('/api/events?limit=' + LIST_LIMIT);
   if (!res.ok) {
@@ -157,10 +175,23 @@ async function loadEvents() {
     return false;
   }
   const seen = new Set();
+  const before = deliveriesKey(events.get(selectedId));
   for (const e of res.data || []) { upsert(e); seen.add(e.id); }
   scheduleRender();
-  if (selectedId && seen.has(selectedId)) refreshDetailStatus();
+  if (selectedId && seen.has(selectedId)) {
+    refreshDetailStatus();
+    if (deliveriesKey(events.get(selectedId)) !== before) refreshDetailDeliveries();
+  }
   return true;
+}
+
+// A delivery attempt names its notification, not the received event: the
+// list (whose rows count their deliveries) is read again, at most every
+// half second however many attempts arrive.
+let deliveryReload = null;
+function onDelivery() {
+  if (deliveryReload) return;
+  deliveryReload = setTimeout(() => { deliveryReload = null; loadEvents(); }, 500);
 }
 
 // ---------- live updates: SSE, polling as fallback ----------
@@ -199,6 +230,7 @@ function startStream() {
     scheduleRender();
     if (e.id === selectedId) refreshDetailStatus();
   });
+  source.addEventListener('delivery', onDelivery);
   source.onerror = () => {
     sseFailures++;
     if (source.readyState === EventSource.CLOSED || sseFailures >= 3) {
@@ -373,6 +405,7 @@ async function loadOutcomes(e) {
   }
   notesBox.replaceChildren(el('p', { className: 'muted' }, 'loading…'));
   delBox.replaceChildren();
+  detailNotes = null;
   const res = await api('/api/notifications?limit=1000', { list: true });
   if (selectedId !== e.id) return;
   if (res.missing) { notesBox.replaceChildren(el('p', { className: 'muted' }, 'Not available on this server.')); return; }
@@ -406,7 +439,17 @@ async function loadOutcomes(e) {
     api(path).then((r) => { pre.textContent = r.ok ? JSON.stringify(r.data, null, 2) : errText(r); });
   }
   notesBox.replaceChildren(...children);
+  detailNotes = notes;
   loadDeliveries(e, notes, delBox);
+}
+
+// The notifications of the open detail, for refreshDetailDeliveries.
+let detailNotes = null;
+
+function refreshDetailDeliveries() {
+  if (!detailEntry || detailEntry.id !== selectedId) return;
+  if (detailNotes) loadDeliveries(detailEntry, detailNotes, $('detail-deliveries'));
+  else loadOutcomes(detailEntry); // its notifications were not there yet
 }
 
 async function loadDeliveries(e, notes, box) {
