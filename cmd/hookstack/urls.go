@@ -83,8 +83,9 @@ var guides = map[string]providerGuide{
 		example: "<secret-token>",
 	},
 	"salesforce": {
-		where:   "Salesforce Setup → Outbound Messages → New Outbound Message: Endpoint URL",
-		secret:  "your org's OrganizationId (Setup → Company Information; 15 or 18 characters, 00D...): Outbound Messages carry it, not a signature",
+		where: "Salesforce Setup → Outbound Messages → New Outbound Message: Endpoint URL",
+		secret: "your org's OrganizationId (Setup → Company Information; 15 or 18 characters, 00D...): Outbound Messages carry it, not a signature; " +
+			"deploy with -c allowCidrs='salesforce=<Salesforce's published IP ranges>' too, or ingest refuses them (403)",
 		example: "00D...",
 	},
 }

@@ -55,6 +55,7 @@ const (
 	CtxTableMaxRead       = "tableMaxReadCapacity"
 	CtxSystemLogLevel     = "lambdaSystemLogLevel"
 	CtxHubSpotLegacy      = "hubspotLegacySignatures"
+	CtxSalesforceAnyIP    = "salesforceAnyIp"
 )
 
 // Table capacity modes (context key "tableCapacity").
@@ -118,6 +119,11 @@ type Config struct {
 	// signatures on requests without v3 (ingest's
 	// HOOKSTACK_HUBSPOT_LEGACY_SIGNATURES); off by default.
 	HubSpotLegacySignatures bool
+	// SalesforceAnyIP accepts Salesforce Outbound Messages from any address
+	// when no allowCidrs entry names salesforce (ingest's
+	// HOOKSTACK_SALESFORCE_ANY_IP): Salesforce signs nothing, so anyone who
+	// knows the OrganizationId can then post. Off by default.
+	SalesforceAnyIP bool
 }
 
 // DefaultConfig returns the documented defaults.
@@ -181,19 +187,25 @@ func ConfigFromContext(get func(key string) any) (Config, error) {
 	}
 	num(CtxThrottleRate, &c.ThrottleRate)
 	num(CtxThrottleBurst, &c.ThrottleBurst)
-	if v := get(CtxHubSpotLegacy); v != nil {
+	flag := func(key string, dst *bool) {
+		v := get(key)
+		if v == nil {
+			return
+		}
 		switch b := v.(type) {
 		case bool:
-			c.HubSpotLegacySignatures = b
+			*dst = b
 		default:
 			s, _ := asString(v)
 			parsed, err := strconv.ParseBool(s)
 			if err != nil {
-				errs = append(errs, fmt.Errorf("context %s: %v is not true or false", CtxHubSpotLegacy, v))
+				errs = append(errs, fmt.Errorf("context %s: %v is not true or false", key, v))
 			}
-			c.HubSpotLegacySignatures = parsed
+			*dst = parsed
 		}
 	}
+	flag(CtxHubSpotLegacy, &c.HubSpotLegacySignatures)
+	flag(CtxSalesforceAnyIP, &c.SalesforceAnyIP)
 	num(CtxTableMaxWrite, &c.TableMaxWrite)
 	num(CtxTableMaxRead, &c.TableMaxRead)
 	days := float64(c.LogRetentionDays)

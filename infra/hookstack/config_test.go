@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookstack/hookstack/shared/ingest"
 	"github.com/hookstack/hookstack/shared/notify"
 	"github.com/hookstack/hookstack/shared/process"
 )
@@ -65,6 +66,11 @@ func TestConfigFromContextValues(t *testing.T) {
 		{"hubspot legacy as JSON and as -c", map[string]any{"hubspotLegacySignatures": true}, func(t *testing.T, c Config) {
 			if !c.HubSpotLegacySignatures {
 				t.Error("hubspotLegacySignatures true not read")
+			}
+		}},
+		{"salesforce any ip as -c", map[string]any{"salesforceAnyIp": "true"}, func(t *testing.T, c Config) {
+			if !c.SalesforceAnyIP || c.HubSpotLegacySignatures {
+				t.Errorf("salesforceAnyIp %v, hubspot legacy %v", c.SalesforceAnyIP, c.HubSpotLegacySignatures)
 			}
 		}},
 		{"hubspot legacy as string", map[string]any{"hubspotLegacySignatures": "true"}, func(t *testing.T, c Config) {
@@ -159,6 +165,7 @@ func TestConfigFromContextErrors(t *testing.T) {
 		{"table max read fraction", map[string]any{"tableMaxReadCapacity": 2.5}, "tableMaxReadCapacity 2.5"},
 		{"system log level unknown", map[string]any{"lambdaSystemLogLevel": "quiet"}, `lambdaSystemLogLevel "QUIET"`},
 		{"hubspot legacy not a boolean", map[string]any{"hubspotLegacySignatures": "maybe"}, "hubspotLegacySignatures"},
+		{"salesforce any ip not a boolean", map[string]any{"salesforceAnyIp": "anywhere"}, "salesforceAnyIp"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -192,7 +199,7 @@ func TestNames(t *testing.T) {
 	if got := AllowCidrsEnv("stripe"); got != "HOOKSTACK_ALLOW_CIDRS_STRIPE" {
 		t.Errorf("AllowCidrsEnv = %s", got)
 	}
-	for infra, code := range map[string]string{EnvMaxReceives: process.EnvMaxReceives, EnvLowStock: process.EnvLowStock, EnvDoneLists: process.EnvDoneLists} {
+	for infra, code := range map[string]string{EnvSalesforceAnyIP: ingest.EnvSalesforceAnyIP, EnvProviders: ingest.EnvProviders, EnvMaxReceives: process.EnvMaxReceives, EnvLowStock: process.EnvLowStock, EnvDoneLists: process.EnvDoneLists} {
 		if infra != code {
 			t.Errorf("infra sets %s, the processors read %s", infra, code)
 		}

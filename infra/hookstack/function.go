@@ -47,6 +47,8 @@ const (
 	EnvProviders     = "HOOKSTACK_PROVIDERS"
 	EnvOutboundAllow = "HOOKSTACK_OUTBOUND_ALLOW_CIDRS"
 	EnvHubSpotLegacy = "HOOKSTACK_HUBSPOT_LEGACY_SIGNATURES"
+	// EnvSalesforceAnyIP is shared/ingest EnvSalesforceAnyIP.
+	EnvSalesforceAnyIP = "HOOKSTACK_SALESFORCE_ANY_IP"
 )
 
 // QueueURLEnv is the variable holding a queue's URL: HOOKSTACK_QUEUE_URL_

@@ -2,6 +2,7 @@ package hookstack
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -127,6 +128,12 @@ func NewIngest(scope constructs.Construct, id *string, props *IngestProps) *Inge
 	if cfg.HubSpotLegacySignatures {
 		env[EnvHubSpotLegacy] = jsii.String("true")
 	}
+	if cfg.SalesforceAnyIP {
+		env[EnvSalesforceAnyIP] = jsii.String("true")
+	}
+	if slices.Contains(cfg.Providers, "salesforce") && len(cfg.AllowCidrs["salesforce"]) == 0 && !cfg.SalesforceAnyIP {
+		awscdk.Annotations_Of(this).AddWarningV2(jsii.String("hookstack:salesforce-allowlist"), jsii.String(SalesforceAllowlistWarning), nil)
+	}
 	for _, q := range envelope.DomainQueues {
 		queueURLs(env, props.Queues.ByName, q, queue.DLQ(q))
 	}
@@ -165,3 +172,10 @@ func NewIngest(scope constructs.Construct, id *string, props *IngestProps) *Inge
 
 	return &Ingest{Construct: this, Function: fn, Api: api, AccessLogs: accessLogs, Domain: domain, BaseUrl: baseURL}
 }
+
+// SalesforceAllowlistWarning is the synth warning of a stack that enables
+// salesforce with neither a source allowlist nor salesforceAnyIp: ingest
+// refuses every Salesforce request (403) until one is set.
+const SalesforceAllowlistWarning = "salesforce is enabled without allowCidrs for it: Salesforce signs nothing, so ingest " +
+	"refuses its requests (403) until you set -c allowCidrs='salesforce=<Salesforce's published IP ranges>', or " +
+	"-c salesforceAnyIp=true to accept any address (anyone who knows your OrganizationId can then post)"

@@ -91,6 +91,8 @@ type synthesized struct {
 	stack     *HookstackStack
 	tmpl      map[string]any
 	nagErrors []string
+	// salesforceWarnings: the synth warnings of salesforce without an allowlist.
+	salesforceWarnings []string
 	// logical ids of the stack's resources
 	fnID     map[string]string // function name -> AWS::Lambda::Function
 	queueID  map[string]string // queue name -> AWS::SQS::Queue
@@ -128,6 +130,7 @@ var customContext = map[string]any{
 	CtxTableMaxRead:       "20",
 	CtxSystemLogLevel:     "warn",
 	CtxHubSpotLegacy:      "true",
+	CtxSalesforceAnyIP:    "true",
 }
 
 // fixture synthesizes the named stack once per test binary.
@@ -198,6 +201,10 @@ func synth(ctx map[string]any, outdir string) (s *synthesized) {
 	for _, msg := range *assertions.Annotations_FromStack(s.stack.Stack).FindError(
 		jsii.String("*"), assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*"))) {
 		s.nagErrors = append(s.nagErrors, fmt.Sprintf("%s: %v", *msg.Id, msg.Entry.Data))
+	}
+	for _, msg := range *assertions.Annotations_FromStack(s.stack.Stack).FindWarning(
+		jsii.String("*"), assertions.Match_StringLikeRegexp(jsii.String("salesforce is enabled without allowCidrs.*"))) {
+		s.salesforceWarnings = append(s.salesforceWarnings, fmt.Sprint(msg.Entry.Data))
 	}
 
 	s.fnID = map[string]string{}

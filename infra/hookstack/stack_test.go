@@ -759,6 +759,7 @@ func TestCustomContext(t *testing.T) {
 		QueueURLEnv("payments"):   "<" + s.queueID["payments"] + ">",
 		QueueURLEnv("deliveries"): "null",
 		EnvHubSpotLegacy:          "true",
+		EnvSalesforceAnyIP:        "true",
 	} {
 		if got := flatten(get(ingest, k)); got != want {
 			t.Errorf("ingest %s = %s, want %s", k, got, want)
@@ -831,5 +832,21 @@ func TestNag(t *testing.T) {
 				t.Error("no suppressions found: the check above inspected nothing")
 			}
 		})
+	}
+}
+
+// TestSalesforceAllowlistWarning: the default stack enables salesforce with
+// no allowlist, so synth warns that ingest will refuse it (and sets no
+// opt-out); the custom one opts out with salesforceAnyIp and is not warned.
+func TestSalesforceAllowlistWarning(t *testing.T) {
+	def := fixture(t, "default")
+	if len(def.salesforceWarnings) != 1 {
+		t.Errorf("default stack: %d salesforce warnings, want 1", len(def.salesforceWarnings))
+	}
+	if got := get(props(def.resource(t, def.fnID["ingest"])), "Environment", "Variables", EnvSalesforceAnyIP); got != nil {
+		t.Errorf("default stack sets %s = %v", EnvSalesforceAnyIP, got)
+	}
+	if custom := fixture(t, "custom"); len(custom.salesforceWarnings) != 0 {
+		t.Errorf("custom stack warned: %v", custom.salesforceWarnings)
 	}
 }
