@@ -66,9 +66,16 @@ const (
 	AttrDataRef = "data_ref"
 )
 
-// maxNotificationBytes keeps a notification (body + attributes) under the
-// SQS message limit of 1 MiB with room for the attributes.
-const maxNotificationBytes = 1<<20 - 4<<10
+// maxNotificationBytes is the largest notification sent with its data. A
+// larger raw forward travels by claim-check reference (AttrDataRef), which
+// the deliverer resolves. It is far below SQS's 1 MiB message limit: the
+// dev server logs every notification in its store, whose records stop at
+// store.MaxRecordBytes (350 KiB), and SQS bills each 64 KB of a message as a
+// request, so a reference (one S3 GET) is also the cheaper way for a large
+// body. It stays above ingest's claim-check threshold (240 KiB of encoded
+// envelope), so a body that was not claim-checked is small enough to go with
+// its data.
+const maxNotificationBytes = 300 << 10
 
 // Deps are the adapters a processor works with.
 type Deps struct {
@@ -282,6 +289,12 @@ func (w *Writer) emit(ctx context.Context, dataRef string, evs ...domain.Event) 
 				return fmt.Errorf("encode event %s: %w", e.ID, err)
 			}
 			ref = dataRef
+			if ref == "" {
+				// Only a body that grew in the notification's escaping
+				// beyond the envelope's gets here: say so, never silently.
+				w.deps.logger().ErrorContext(ctx, "raw forward too large for a queue message and its body was not claim-checked: sent without data",
+					"type", e.Type, "source_event_id", e.SourceEventID)
+			}
 		}
 		ns = append(ns, notification{id: e.ID, typ: e.Type, subject: e.Subject, src: e.SourceEventID, body: body, dataRef: ref})
 	}
