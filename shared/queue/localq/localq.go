@@ -328,7 +328,7 @@ func (q *Queue) Send(ctx context.Context, name string, m queue.Outgoing) (string
 		return "", err
 	}
 	if err := limits.CheckOutgoing(m); err != nil {
-		return "", fmt.Errorf("local queue %q: send: %w", name, err)
+		return "", fmt.Errorf("local queue %q: send: %w: %w", name, queue.ErrRejected, err)
 	}
 	if err := ctx.Err(); err != nil {
 		return "", err

@@ -502,8 +502,8 @@ func testInvalidMessages(t *testing.T, nq Factory) {
 			if err == nil {
 				t.Fatal("Send accepted a message SQS rejects")
 			}
-			if errors.Is(err, queue.ErrUnknownQueue) {
-				t.Fatalf("Send: %v (wrong error)", err)
+			if errors.Is(err, queue.ErrUnknownQueue) || !errors.Is(err, queue.ErrRejected) {
+				t.Fatalf("Send: %v, want queue.ErrRejected (sending it again will fail again), as SendBatch says", err)
 			}
 		})
 	}

@@ -120,6 +120,10 @@ func mapErr(op, name string, err error) error {
 		case "ReceiptHandleIsInvalid", "InvalidReceiptHandle", "MessageNotInflight",
 			"AWS.SimpleQueueService.MessageNotInflight":
 			return fmt.Errorf("sqs %s %q: %w: %w", op, name, queue.ErrReceiptInvalid, err)
+		case "InvalidMessageContents", "AWS.SimpleQueueService.InvalidMessageContents", "InvalidParameterValue":
+			if op == "send" { // the message itself: sending it again fails again
+				return fmt.Errorf("sqs %s %q: %w: %w", op, name, queue.ErrRejected, err)
+			}
 		}
 	}
 	return fmt.Errorf("sqs %s %q: %w", op, name, err)
@@ -132,7 +136,7 @@ func (q *Queue) Send(ctx context.Context, name string, m queue.Outgoing) (string
 		return "", err
 	}
 	if err := limits.CheckOutgoing(m); err != nil {
-		return "", fmt.Errorf("sqs send %q: %w", name, err)
+		return "", fmt.Errorf("sqs send %q: %w: %w", name, queue.ErrRejected, err)
 	}
 	in := &sqs.SendMessageInput{
 		QueueUrl:     aws.String(u),
