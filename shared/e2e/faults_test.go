@@ -342,7 +342,9 @@ func TestPipelineEndToEndWithFaults(t *testing.T) {
 		return e
 	}
 	provSecrets := map[string]string{}
-	ingestEnv := env(ingestSQS.URL, ddbEndpoint)
+	// Salesforce is refused without a source allowlist; the harness plays
+	// API Gateway from loopback.
+	ingestEnv := append(env(ingestSQS.URL, ddbEndpoint), "HOOKSTACK_ALLOW_CIDRS_SALESFORCE=127.0.0.0/8")
 	for _, p := range signature.Providers {
 		s, err := signature.GenerateSecret(p)
 		if err != nil {

@@ -514,8 +514,10 @@ func expect(hooks []Webhook, results []result, sinks []*Sink) (expectations, err
 			return exp, fmt.Errorf("webhook %d: events unknown", h.Seq)
 		}
 		for _, ev := range h.Events {
-			typ := domain.RawType(h.Sample.Provider, ev.Type)
-			subscribed(typ, func(s *Sink) { exp.deliveries[s][notify.DeliveryID(domain.EventID(ev.ID, typ), s.endpointID)] = true })
+			// The raw forward's id, as the processors make it (the body's
+			// hash for providers whose event id is an unsigned header).
+			fwd := domain.Raw(h.Sample.Provider, ev.ID, ev.Type, time.Time{}, ev.Body)
+			subscribed(fwd.Type, func(s *Sink) { exp.deliveries[s][notify.DeliveryID(fwd.ID, s.endpointID)] = true })
 		}
 		exp.records = append(exp.records, h.Expected...)
 		if h.Sample.Provider != "stripe" {

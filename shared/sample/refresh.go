@@ -17,7 +17,11 @@ import (
 //
 // Per provider:
 //   - stripe: body id (new "evt_…") and created.
-//   - github: X-GitHub-Delivery.
+//   - github: X-GitHub-Delivery, and the body, which is what identifies a
+//     GitHub event here (its delivery header is not signed): a push gets a
+//     new head commit sha (after, head_commit, that commit in commits) and
+//     times; a pull request a new head sha and updated_at; a ping a new
+//     hook id, as when a hook is created.
 //   - shopify: X-Shopify-Event-Id, X-Shopify-Webhook-Id, X-Shopify-Triggered-At,
 //     and the body's top-level updated_at (in the sample's own UTC offset), which
 //     orders inventory levels and products.
@@ -104,7 +108,50 @@ var refreshers = map[string]func(*refresher) error{
 		)
 	},
 	"github": func(r *refresher) error {
-		return r.each(r.header("X-Github-Delivery", r.uuid))
+		// GitHub signs the body only: its delivery id is an unsigned header,
+		// so Hookstack keys what must happen once per event by the body's
+		// hash (envelope.UnsignedEventID). A trigger must therefore change
+		// the body too: a new commit (push), a new head commit (pull
+		// request) or a new hook (ping, as when a hook is created).
+		sha, err := r.hex(20)
+		if err != nil {
+			return err
+		}
+		hook, err := r.digits(9)()
+		if err != nil {
+			return err
+		}
+		value := func(v string) func() (string, error) { return func() (string, error) { return v, nil } }
+		steps := []func() error{r.header("X-Github-Delivery", r.uuid)}
+		if old := gjson.GetBytes(r.s.Body, "after").Str; old != "" {
+			steps = append(steps, r.setJSON("after", value(strconv.Quote(sha))))
+			for _, p := range []string{"head_commit.id", "commits.#.id"} {
+				if p == "commits.#.id" {
+					// The commit that was the head is the new sha.
+					for i, id := range gjson.GetBytes(r.s.Body, p).Array() {
+						if id.Str == old {
+							steps = append(steps, r.setJSON("commits."+strconv.Itoa(i)+".id", value(strconv.Quote(sha))),
+								r.setTimeLike("commits."+strconv.Itoa(i)+".timestamp"))
+						}
+					}
+					continue
+				}
+				steps = append(steps, r.setJSON(p, value(strconv.Quote(sha))))
+			}
+			steps = append(steps, r.setTimeLike("head_commit.timestamp"))
+			if gjson.GetBytes(r.s.Body, "repository.pushed_at").Type == gjson.Number {
+				steps = append(steps, r.setJSON("repository.pushed_at", r.number(r.now.Unix())))
+			}
+		}
+		steps = append(steps,
+			r.setJSON("pull_request.head.sha", value(strconv.Quote(sha))),
+			r.setTimeLike("pull_request.updated_at"),
+			r.setJSON("hook_id", value(hook)),
+			r.setJSON("hook.id", value(hook)),
+			r.setTimeLike("hook.created_at"),
+			r.setTimeLike("hook.updated_at"),
+		)
+		return r.each(steps...)
 	},
 	"shopify": func(r *refresher) error {
 		return r.each(

@@ -102,7 +102,7 @@ func TestRefreshEverySample(t *testing.T) {
 					t.Fatalf("event %d id not refreshed: original %s, refreshed %s and %s", i, before[i], idsA[i], idsB[i])
 				}
 			}
-			if s.Provider != "github" && bytes.Equal(a.Body, s.Body) {
+			if bytes.Equal(a.Body, s.Body) || bytes.Equal(a.Body, b.Body) {
 				t.Fatal("body unchanged")
 			}
 			again, err := Refresh(s, testNow, seeded(1))
@@ -158,6 +158,25 @@ func TestRefreshFields(t *testing.T) {
 		{"github", "push", func(t *testing.T, s Sample) {
 			if !uuidRE.MatchString(s.Header.Get("X-GitHub-Delivery")) || s.Header.Get("X-GitHub-Event") != "push" {
 				t.Fatalf("headers %v", s.Header)
+			}
+			// The body identifies a GitHub event (its delivery header is not signed).
+			after := get(s, "after")
+			if !regexp.MustCompile(`^[0-9a-f]{40}$`).MatchString(after) || after == "6dcb09b5b57875f334f61aebed695e2e4193db5e" ||
+				get(s, "head_commit.id") != after || get(s, "commits.0.id") != after || get(s, "before") != "a10867b14bb761a232cd80139fbd4c0d33264240" {
+				t.Fatalf("push commits: after %s, head %s, commits.0 %s", after, get(s, "head_commit.id"), get(s, "commits.0.id"))
+			}
+			if get(s, "head_commit.timestamp") != testNow.UTC().Format(time.RFC3339) || get(s, "repository.pushed_at") != nowS {
+				t.Fatalf("push times %s, %s", get(s, "head_commit.timestamp"), get(s, "repository.pushed_at"))
+			}
+		}},
+		{"github", "ping", func(t *testing.T, s Sample) {
+			if id := get(s, "hook_id"); id == "512345678" || id != get(s, "hook.id") || len(id) != 9 {
+				t.Fatalf("ping hook ids %s, %s", id, get(s, "hook.id"))
+			}
+		}},
+		{"github", "pull_request", func(t *testing.T, s Sample) {
+			if sha := get(s, "pull_request.head.sha"); sha == "6dcb09b5b57875f334f61aebed695e2e4193db5e" || len(sha) != 40 || get(s, "pull_request.updated_at") != testNow.UTC().Format(time.RFC3339) {
+				t.Fatalf("pull request head %s updated %s", sha, get(s, "pull_request.updated_at"))
 			}
 		}},
 		{"shopify", "inventory_levels/update", func(t *testing.T, s Sample) {

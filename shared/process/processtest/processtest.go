@@ -159,10 +159,11 @@ func RunBootstrap(t *testing.T, name string, c Case) {
 	if c.CheckRetried != nil {
 		c.CheckRetried(t, st)
 	}
-	// Both raw forwards reached the notifications queue.
+	// Both raw forwards reached the notifications queue (ids as domain.Raw
+	// makes them: the body's hash for github and shopify).
 	want := map[string]bool{
-		domain.EventID(c.Good.EventID, domain.RawType(c.Good.Provider, c.Good.Type)):                true,
-		domain.EventID(c.Transient.EventID, domain.RawType(c.Transient.Provider, c.Transient.Type)): true,
+		domain.Raw(c.Good.Provider, c.Good.EventID, c.Good.Type, time.Time{}, c.Good.Body).ID:                     true,
+		domain.Raw(c.Transient.Provider, c.Transient.EventID, c.Transient.Type, time.Time{}, c.Transient.Body).ID: true,
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 15*time.Second)
 	defer cancel()
