@@ -22,6 +22,7 @@ import (
 	"github.com/hookstack/hookstack/shared/queue"
 	"github.com/hookstack/hookstack/shared/queue/localq"
 	"github.com/hookstack/hookstack/shared/relay"
+	"github.com/hookstack/hookstack/shared/sqstext"
 	"github.com/hookstack/hookstack/shared/store/localstore"
 )
 
@@ -124,7 +125,7 @@ func TestLargeRawForwardCarriesItsData(t *testing.T) {
 			if full.Type != domain.RawType(tt.provider, tt.typ) || len(full.Data) == 0 {
 				t.Fatalf("forward %+v", full)
 			}
-			small := queue.Message{ID: "n-small", Body: escapeNonchars(mustJSON(t, full)), ReceiveCount: 1}
+			small := queue.Message{ID: "n-small", Body: sqstext.EscapeJSON(mustJSON(t, full)), ReceiveCount: 1}
 			ref, err := blobs.Put(context.Background(), "bodies/"+tt.provider+"/01JTEST"+tt.provider, []byte(tt.body))
 			if err != nil {
 				t.Fatal(err)
@@ -283,8 +284,8 @@ func TestSQSText(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
-			if got := sqsText(tt.in); got != tt.want {
-				t.Errorf("sqsText(%q) = %q, want %q", tt.in, got, tt.want)
+			if got := sqstext.Text(tt.in); got != tt.want {
+				t.Errorf("sqstext.Text(%q) = %q, want %q", tt.in, got, tt.want)
 			}
 		})
 	}
@@ -370,21 +371,5 @@ func TestLargeForwardFromTheProcessor(t *testing.T) {
 	}
 	if AttrDataRef != process.AttrDataRef {
 		t.Fatalf("attribute %q, processors send %q", AttrDataRef, process.AttrDataRef)
-	}
-}
-
-func TestEscapeNonchars(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{`{"a":"plain é 🎉"}`, `{"a":"plain é 🎉"}`},
-		{"{\"a\":\"x\uFFFEy\uFFFFz\"}", `{"a":"x\ufffey\uffffz"}`},
-		{`{"a":"kept \uffff escape"}`, `{"a":"kept \uffff escape"}`},
-		{"{\"a\":\"bad \xff byte\"}", `{"a":"bad \ufffd byte"}`},
-	}
-	for _, tt := range tests {
-		t.Run(tt.want, func(t *testing.T) {
-			if got := string(escapeNonchars([]byte(tt.in))); got != tt.want {
-				t.Errorf("escapeNonchars(%q) = %q, want %q", tt.in, got, tt.want)
-			}
-		})
 	}
 }

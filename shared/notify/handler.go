@@ -17,6 +17,7 @@ import (
 	"github.com/hookstack/hookstack/shared/envelope"
 	"github.com/hookstack/hookstack/shared/metrics"
 	"github.com/hookstack/hookstack/shared/queue"
+	"github.com/hookstack/hookstack/shared/sqstext"
 )
 
 // Delivery log.
@@ -637,7 +638,7 @@ func deadLetter(ctx context.Context, s Sender, src string, m queue.Message, attr
 	clean := make(map[string]string, len(attrs))
 	for k, v := range attrs {
 		if v != "" {
-			clean[k] = sqsText(v)
+			clean[k] = sqstext.Text(v)
 		}
 	}
 	if _, err := s.Send(ctx, queue.DLQ(src), queue.Outgoing{Body: m.Body, Attributes: clean}); err != nil {

@@ -8,10 +8,10 @@ import (
 	"net/http"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/hookstack/hookstack/shared/relay"
 	"github.com/hookstack/hookstack/shared/signature"
+	"github.com/hookstack/hookstack/shared/sqstext"
 )
 
 // Standard Webhooks header names.
@@ -102,7 +102,7 @@ func (dl *Deliverer) httpRequest(d Delivery, ep Endpoint) (*outbound, error) {
 // marshalJSON is json.Marshal without HTML escaping ("<" stays "<"), so that
 // event data reaches receivers byte for byte as the processors emitted it
 // (modulo whitespace), and with U+FFFE and U+FFFF escaped (see
-// escapeNonchars): what it writes is always a valid SQS message body.
+// sqstext.EscapeJSON): what it writes is always a valid SQS message body.
 func marshalJSON(v any) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
@@ -110,69 +110,7 @@ func marshalJSON(v any) ([]byte, error) {
 	if err := enc.Encode(v); err != nil {
 		return nil, err
 	}
-	return escapeNonchars(bytes.TrimSuffix(buf.Bytes(), []byte("\n"))), nil
-}
-
-// escapeNonchars rewrites the characters U+FFFE and U+FFFF of a JSON text
-// as the escapes \ufffe and \uffff, and a byte that is not UTF-8 as
-// \ufffd. encoding/json writes the two characters literally (they are
-// valid UTF-8) and a json.RawMessage keeps whatever bytes it holds, but SQS
-// refuses a message with either: a notification whose strings carry one as
-// an escape (the processors escape them, as domain.SQSSafeJSON does) would
-// come out of a decode and re-encode unsendable. Outside strings a JSON text
-// has only ASCII, so the rewrite is the same JSON value. b itself is
-// returned when nothing needs rewriting.
-func escapeNonchars(b []byte) []byte {
-	clean := true
-	for i := 0; i < len(b); {
-		if b[i] < utf8.RuneSelf {
-			i++
-			continue
-		}
-		r, n := utf8.DecodeRune(b[i:])
-		if (r == utf8.RuneError && n == 1) || r == 0xFFFE || r == 0xFFFF {
-			clean = false
-			break
-		}
-		i += n
-	}
-	if clean {
-		return b
-	}
-	out := make([]byte, 0, len(b)+16)
-	for i := 0; i < len(b); {
-		r, n := utf8.DecodeRune(b[i:])
-		switch {
-		case r == utf8.RuneError && n == 1:
-			out = append(out, `\ufffd`...)
-		case r == 0xFFFE:
-			out = append(out, `\ufffe`...)
-		case r == 0xFFFF:
-			out = append(out, `\uffff`...)
-		default:
-			out = append(out, b[i:i+n]...)
-		}
-		i += n
-	}
-	return out
-}
-
-// sqsText replaces what SQS refuses in a message attribute value (control
-// characters other than tab, LF and CR; U+FFFE, U+FFFF; invalid UTF-8) with
-// U+FFFD.
-func sqsText(s string) string {
-	allowed := func(r rune) bool {
-		return r == '\t' || r == '\n' || r == '\r' || (r >= 0x20 && r <= 0xD7FF) || (r >= 0xE000 && r <= 0xFFFD) || r >= 0x10000
-	}
-	if utf8.ValidString(s) && strings.IndexFunc(s, func(r rune) bool { return !allowed(r) }) < 0 {
-		return s
-	}
-	return strings.Map(func(r rune) rune {
-		if allowed(r) {
-			return r
-		}
-		return utf8.RuneError
-	}, strings.ToValidUTF8(s, string(utf8.RuneError)))
+	return sqstext.EscapeJSON(bytes.TrimSuffix(buf.Bytes(), []byte("\n"))), nil
 }
 
 // RawData is the data of the raw forward of an inbound body from provider,

@@ -15,6 +15,7 @@ import (
 	"github.com/hookstack/hookstack/shared/inventory"
 	"github.com/hookstack/hookstack/shared/leads"
 	"github.com/hookstack/hookstack/shared/queue"
+	"github.com/hookstack/hookstack/shared/sqstext"
 	"github.com/hookstack/hookstack/shared/store"
 )
 
@@ -24,7 +25,7 @@ func (r *rig) notifications() []domain.Event {
 	r.t.Helper()
 	var out []domain.Event
 	for _, m := range r.sent(envelope.QueueNotifications) {
-		if !domain.IsSQSSafe(string(m.Body)) {
+		if !sqstext.Valid(string(m.Body)) {
 			r.t.Fatalf("notification body not SQS-safe: %q", m.Body)
 		}
 		var e domain.Event

@@ -39,6 +39,7 @@ import (
 	"github.com/hookstack/hookstack/shared/domain"
 	"github.com/hookstack/hookstack/shared/envelope"
 	"github.com/hookstack/hookstack/shared/queue"
+	"github.com/hookstack/hookstack/shared/sqstext"
 	"github.com/hookstack/hookstack/shared/store"
 )
 
@@ -170,7 +171,7 @@ func (w *Writer) Update(ctx context.Context, kind, key string, t Transition) (st
 		r.Outbox = slices.Clone(r.Outbox)
 		for _, e := range ch.Emitted {
 			// SQS-safe: a U+FFFF in a payload field must not make the
-			// queue refuse the event (see domain.SQSSafeJSON).
+			// queue refuse the event (see sqstext.EscapeJSON).
 			body, err := domain.Encode(e)
 			if err != nil {
 				return false, fmt.Errorf("encode event %s: %w", e.ID, err)
@@ -214,7 +215,7 @@ func (w *Writer) flush(ctx context.Context, rec store.Record, mine map[string]bo
 			SourceEventID string `json:"source_event_id"`
 		}
 		_ = json.Unmarshal(e.Body, &head)
-		ns = append(ns, notification{id: e.ID, typ: head.Type, subject: head.Subject, src: head.SourceEventID, body: domain.SQSSafeJSON(e.Body)})
+		ns = append(ns, notification{id: e.ID, typ: head.Type, subject: head.Subject, src: head.SourceEventID, body: sqstext.EscapeJSON(e.Body)})
 	}
 	var first error
 	for i, err := range w.sendAll(ctx, ns) {
@@ -323,12 +324,12 @@ type notification struct {
 // (an id naming a record may hold any character; consumers read the id from
 // the body, which keeps it exactly).
 func (n notification) outgoing() queue.Outgoing {
-	attrs := map[string]string{AttrEventID: domain.SQSSafeText(n.id)}
+	attrs := map[string]string{AttrEventID: sqstext.Text(n.id)}
 	if n.typ != "" {
-		attrs[AttrEventType] = domain.SQSSafeText(n.typ)
+		attrs[AttrEventType] = sqstext.Text(n.typ)
 	}
 	if n.dataRef != "" {
-		attrs[AttrDataRef] = domain.SQSSafeText(n.dataRef)
+		attrs[AttrDataRef] = sqstext.Text(n.dataRef)
 	}
 	return queue.Outgoing{Body: n.body, Attributes: attrs}
 }

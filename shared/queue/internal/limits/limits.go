@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/hookstack/hookstack/shared/queue"
+	"github.com/hookstack/hookstack/shared/sqstext"
 )
 
 // SQS quotas (standard queues).
@@ -96,26 +97,12 @@ func checkText(b []byte) error {
 		if r == utf8.RuneError && n <= 1 {
 			return fmt.Errorf("invalid UTF-8 at byte %d", i)
 		}
-		if !allowedRune(r) {
+		if !sqstext.Allowed(r) {
 			return fmt.Errorf("character %U at byte %d is not allowed", r, i)
 		}
 		i += n
 	}
 	return nil
-}
-
-func allowedRune(r rune) bool {
-	switch {
-	case r == 0x9 || r == 0xA || r == 0xD:
-		return true
-	case r >= 0x20 && r <= 0xD7FF:
-		return true
-	case r >= 0xE000 && r <= 0xFFFD:
-		return true
-	case r >= 0x10000 && r <= 0x10FFFF:
-		return true
-	}
-	return false
 }
 
 // checkAttrName applies SQS's message attribute name rules.

@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/hookstack/hookstack/shared/queue"
+	"github.com/hookstack/hookstack/shared/sqstext"
 )
 
 func TestCheckOutgoing(t *testing.T) {
@@ -99,7 +100,7 @@ func FuzzCheckOutgoing(f *testing.F) {
 			t.Fatalf("accepted body %q attribute %q=%q", body, name, value)
 		}
 		for _, r := range string(body) + value {
-			if !allowedRune(r) {
+			if !sqstext.Allowed(r) {
 				t.Fatalf("accepted character %U", r)
 			}
 		}

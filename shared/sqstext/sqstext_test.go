@@ -1,14 +1,12 @@
-package domain
+package sqstext
 
 import (
 	"encoding/json"
-	"strings"
 	"testing"
-	"time"
 	"unicode/utf8"
 )
 
-func TestSQSSafeJSON(t *testing.T) {
+func TestEscapeJSON(t *testing.T) {
 	tests := []struct {
 		name string
 		in   string
@@ -23,14 +21,15 @@ func TestSQSSafeJSON(t *testing.T) {
 		{"control character escaped", "{\"a\":\"\x01\"}", `{"a":"\u0001"}`},
 		{"whitespace kept", "{\n\t\"a\" :\r\n1}", "{\n\t\"a\" :\r\n1}"},
 		{"U+FFFD and astral kept", "[\"\ufffd\",\"\U0010FFFF\"]", "[\"\ufffd\",\"\U0010FFFF\"]"},
+		{"several in one string", "{\"a\":\"x\uFFFEy\uFFFFz\"}", `{"a":"x\ufffey\uffffz"}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := SQSSafeJSON([]byte(tt.in))
+			got := EscapeJSON([]byte(tt.in))
 			if string(got) != tt.want {
-				t.Fatalf("SQSSafeJSON(%q) = %q, want %q", tt.in, got, tt.want)
+				t.Fatalf("EscapeJSON(%q) = %q, want %q", tt.in, got, tt.want)
 			}
-			if !IsSQSSafe(string(got)) || !utf8.Valid(got) {
+			if !Valid(string(got)) || !utf8.Valid(got) {
 				t.Fatalf("result %q not SQS-safe", got)
 			}
 			if utf8.ValidString(tt.in) && json.Valid([]byte(tt.in)) {
@@ -48,28 +47,7 @@ func TestSQSSafeJSON(t *testing.T) {
 	}
 }
 
-func TestEncodeEventIsSQSSafe(t *testing.T) {
-	e := New("lead.created", "lead:ada@example.com", "standard", "msg_1", time.Unix(1, 0), map[string]string{"first_name": "Ada\uffff\ufffe"})
-	e.Data = append(e.Data[:len(e.Data)-1], []byte(",\"raw\":\"x\uffff\"}")...)
-	b, err := Encode(e)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !IsSQSSafe(string(b)) {
-		t.Fatalf("encoded event not SQS-safe: %q", b)
-	}
-	var back struct {
-		Data struct {
-			FirstName string `json:"first_name"`
-			Raw       string `json:"raw"`
-		} `json:"data"`
-	}
-	if err := json.Unmarshal(b, &back); err != nil || back.Data.FirstName != "Ada\uffff\ufffe" || back.Data.Raw != "x\uffff" {
-		t.Fatalf("decoded %+v (%v)", back, err)
-	}
-}
-
-func TestSQSSafeText(t *testing.T) {
+func TestText(t *testing.T) {
 	tests := []struct{ in, want string }{
 		{"evt_1:lead.created", "evt_1:lead.created"},
 		{"a\uffffb", "a\ufffdb"},
@@ -77,20 +55,20 @@ func TestSQSSafeText(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
-			if got := SQSSafeText(tt.in); got != tt.want || !IsSQSSafe(got) {
-				t.Fatalf("SQSSafeText(%q) = %q, want %q", tt.in, got, tt.want)
+			if got := Text(tt.in); got != tt.want || !Valid(got) {
+				t.Fatalf("Text(%q) = %q, want %q", tt.in, got, tt.want)
 			}
 		})
 	}
 }
 
-func FuzzSQSSafeJSON(f *testing.F) {
+func FuzzEscapeJSON(f *testing.F) {
 	for _, s := range []string{`{"a":"\uffff"}`, "{\"a\":\"\uffff\"}", "\xff", `[1,"x"]`, "{\"\ufffe\":\"\x01\"}"} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		got := SQSSafeJSON(b)
-		if !IsSQSSafe(string(got)) {
+		got := EscapeJSON(b)
+		if !Valid(string(got)) {
 			t.Fatalf("not SQS-safe: %q", got)
 		}
 		if !json.Valid(b) || !utf8.Valid(b) {
@@ -111,19 +89,17 @@ func FuzzSQSSafeJSON(f *testing.F) {
 	})
 }
 
-func TestSubjectEventID(t *testing.T) {
-	a := New("inventory.low_stock", "inventory:1", "shopify", "X", time.Unix(1, 0), nil)
-	b := New("inventory.low_stock", "inventory:2", "shopify", "X", time.Unix(1, 0), nil)
-	if a.ID == b.ID {
-		t.Fatalf("one source event, one type, two records: same id %q", a.ID)
-	}
-	if again := New("inventory.low_stock", "inventory:1", "shopify", "X", time.Unix(2, 0), 1); again.ID != a.ID {
-		t.Fatalf("id not stable: %q vs %q", again.ID, a.ID)
-	}
-	if a.ID != "X:inventory.low_stock:inventory:1" || SubjectEventID("X", "t", "") != EventID("X", "t") {
-		t.Fatalf("format: %q", a.ID)
-	}
-	if !strings.HasPrefix(a.ID, EventID("X", "inventory.low_stock")) {
-		t.Fatal("prefix")
+func TestAllowed(t *testing.T) {
+	for _, tc := range []struct {
+		r    rune
+		want bool
+	}{
+		{'\t', true}, {'\n', true}, {'\r', true}, {0x00, false}, {0x1f, false}, {' ', true},
+		{0xD7FF, true}, {0xD800, false}, {0xDFFF, false}, {0xE000, true}, {0xFFFD, true},
+		{0xFFFE, false}, {0xFFFF, false}, {0x10000, true}, {0x10FFFF, true}, {0x110000, false},
+	} {
+		if got := Allowed(tc.r); got != tc.want {
+			t.Errorf("Allowed(%U) = %v, want %v", tc.r, got, tc.want)
+		}
 	}
 }

@@ -1,22 +1,14 @@
-package domain
+// Package sqstext is SQS's character set for message bodies and attribute
+// values (#x9 #xA #xD #x20-#xD7FF #xE000-#xFFFD #x10000-#x10FFFF) and the
+// two ways Hookstack keeps text inside it: escaping JSON (the meaning is
+// unchanged) and replacing what is refused in plain text (U+FFFD).
+package sqstext
 
 import (
-	"encoding/json"
 	"unicode/utf8"
 )
 
-// Encode marshals e to the JSON a notification carries, SQS-safe (see
-// SQSSafeJSON): a payload field such as a name holding U+FFFF must not make
-// the notifications queue refuse the event.
-func Encode(e Event) ([]byte, error) {
-	b, err := json.Marshal(e)
-	if err != nil {
-		return nil, err
-	}
-	return SQSSafeJSON(b), nil
-}
-
-// SQSSafeJSON returns the JSON text b with every character SQS refuses in a
+// EscapeJSON returns the JSON text b with every character SQS refuses in a
 // message written as a JSON escape: SQS accepts only #x9 #xA #xD
 // #x20-#xD7FF #xE000-#xFFFD #x10000-#x10FFFF, while encoding/json writes
 // U+FFFE and U+FFFF (and a json.RawMessage keeps whatever it holds) as they
@@ -25,7 +17,7 @@ func Encode(e Event) ([]byte, error) {
 // for any JSON reader. A byte that is not UTF-8 becomes \ufffd, as
 // encoding/json does in strings. b itself is returned when nothing needs
 // escaping; it is never modified.
-func SQSSafeJSON(b []byte) []byte {
+func EscapeJSON(b []byte) []byte {
 	i := firstUnsafe(b)
 	if i == len(b) {
 		return b
@@ -60,23 +52,23 @@ func SQSSafeJSON(b []byte) []byte {
 	return append(out, b[start:]...)
 }
 
-// IsSQSSafe reports whether s holds only characters SQS accepts in a message
+// Valid reports whether s holds only characters SQS accepts in a message
 // body or attribute value.
-func IsSQSSafe(s string) bool {
+func Valid(s string) bool {
 	b := []byte(s)
 	return firstUnsafe(b) == len(b)
 }
 
-// SQSSafeText returns s with each character SQS refuses replaced by U+FFFD
+// Text returns s with each character SQS refuses replaced by U+FFFD
 // (for message attribute values, which are not JSON).
-func SQSSafeText(s string) string {
-	if IsSQSSafe(s) {
+func Text(s string) string {
+	if Valid(s) {
 		return s
 	}
 	out := make([]rune, 0, len(s))
 	for i := 0; i < len(s); {
 		r, n := utf8.DecodeRuneInString(s[i:])
-		if !sqsAllowed(r) || (r == utf8.RuneError && n == 1) {
+		if !Allowed(r) || (r == utf8.RuneError && n == 1) {
 			r = utf8.RuneError
 		}
 		out = append(out, r)
@@ -98,7 +90,7 @@ func firstUnsafe(b []byte) int {
 			continue
 		}
 		r, n := utf8.DecodeRune(b[i:])
-		if (r == utf8.RuneError && n == 1) || !sqsAllowed(r) {
+		if (r == utf8.RuneError && n == 1) || !Allowed(r) {
 			return i
 		}
 		i += n
@@ -106,8 +98,8 @@ func firstUnsafe(b []byte) int {
 	return len(b)
 }
 
-// sqsAllowed: #x9 | #xA | #xD | #x20-#xD7FF | #xE000-#xFFFD | #x10000-#x10FFFF.
-func sqsAllowed(r rune) bool {
+// Allowed reports whether SQS accepts r: #x9 | #xA | #xD | #x20-#xD7FF | #xE000-#xFFFD | #x10000-#x10FFFF.
+func Allowed(r rune) bool {
 	switch {
 	case r == 0x9 || r == 0xA || r == 0xD:
 		return true
