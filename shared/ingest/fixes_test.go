@@ -333,3 +333,17 @@ func TestAPIGatewayBase64SizeFirst(t *testing.T) {
 		}
 	}
 }
+
+// TestUnparseableReasonSaysItOnce: the DLQ reason of a verified body that
+// cannot be parsed names the problem once ("unparseable body: extract
+// stripe: unparseable body: missing id" said it twice).
+func TestUnparseableReasonSaysItOnce(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"extract stripe: unparseable body: missing id", "extract stripe: unparseable body: missing id"},
+		{"event id or type too long", "unparseable body: event id or type too long"},
+	} {
+		if got := unparseableReason(tc.in); got != tc.want {
+			t.Errorf("unparseableReason(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}

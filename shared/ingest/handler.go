@@ -394,7 +394,7 @@ func (h *Handler) send(ctx context.Context, e *envelope.Envelope) error {
 		// Verified but unparseable: the provider would only resend the same
 		// bytes, so accept it and dead-letter it at once with the reason.
 		q = queue.DLQ(q)
-		m.Attributes = map[string]string{queue.AttrReason: truncate("unparseable body: "+e.Invalid, maxReasonBytes)}
+		m.Attributes = map[string]string{queue.AttrReason: truncate(unparseableReason(e.Invalid), maxReasonBytes)}
 	}
 	if _, err := h.queue.Send(ctx, q, m); err != nil {
 		return fmt.Errorf("send %s to %s: %w", e.ID, q, err)
@@ -524,4 +524,14 @@ func strconvQuote(s string) string {
 		s = s[:64]
 	}
 	return fmt.Sprintf("%q", strings.ToValidUTF8(s, "?"))
+}
+
+// unparseableReason is the DLQ reason of a verified body that could not be
+// parsed: the extraction error, which already says "unparseable body"
+// (envelope.ErrUnparseable) but for the checks ingest adds itself.
+func unparseableReason(invalid string) string {
+	if strings.Contains(invalid, envelope.ErrUnparseable.Error()) {
+		return invalid
+	}
+	return envelope.ErrUnparseable.Error() + ": " + invalid
 }
