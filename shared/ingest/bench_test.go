@@ -52,7 +52,7 @@ func BenchmarkIngestStripe256KB(b *testing.B) { benchIngestHandler(b, lineItemsS
 
 func benchIngestHandler(b *testing.B, body []byte) {
 	now := time.Now()
-	h, err := New(Config{}, Deps{
+	h, err := New(Config{Providers: []string{"stripe"}}, Deps{
 		Queue: discardQueue{}, Secrets: secrets.Static{"stripe": {benchSecret}}, Blobs: &benchBlobs{},
 		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)), Now: func() time.Time { return now },
 	})

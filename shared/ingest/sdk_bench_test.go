@@ -166,7 +166,7 @@ func sdkHandler(b *testing.B, stub *sqsStub, blobs BlobPutter, body []byte, logs
 	q := sqsq.New(stubSQSClient(stub), map[string]string{
 		envelope.QueuePayments: sdkStubQueueURL, queue.DLQ(envelope.QueuePayments): sdkStubQueueURL + "-dlq",
 	})
-	h, err := New(Config{}, Deps{
+	h, err := New(Config{Providers: []string{"stripe"}}, Deps{
 		Queue: q, Blobs: blobs, Secrets: secrets.Static{"stripe": {benchSecret}},
 		Logger: slog.New(slog.NewJSONHandler(logs, nil)), Now: func() time.Time { return now },
 	})
