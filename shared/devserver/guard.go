@@ -61,11 +61,16 @@ func (s *Server) guardAPI(w http.ResponseWriter, r *http.Request) bool {
 	return true
 }
 
-// hostAllowed checks the Host header against this server's names.
+// hostAllowed checks the Host header's name against this server's names.
+// The port is not compared: a forwarded port (ssh -L 9090:127.0.0.1:8080,
+// docker -p, an editor's port forwarding) addresses this server under
+// another one, and the name alone stops DNS rebinding (a page cannot make
+// the browser send Host: localhost); writes from another origin, another
+// local port included, are refused by the Origin check.
 func (s *Server) hostAllowed(r *http.Request) bool {
-	host, port, err := net.SplitHostPort(r.Host)
+	host, _, err := net.SplitHostPort(r.Host)
 	if err != nil {
-		host, port = r.Host, "80" // no port: the scheme's
+		host = r.Host // no port
 		if strings.HasPrefix(host, "[") && strings.HasSuffix(host, "]") {
 			host = host[1 : len(host)-1]
 		}
@@ -75,9 +80,6 @@ func (s *Server) hostAllowed(r *http.Request) bool {
 	var localIP net.IP
 	if tcp, ok := local.(*net.TCPAddr); ok {
 		localIP = tcp.IP
-		if port != strconv.Itoa(tcp.Port) {
-			return false
-		}
 	}
 	switch host {
 	case "localhost", "127.0.0.1", "::1":

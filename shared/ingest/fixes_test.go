@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -166,6 +167,23 @@ func TestSalesforceNeedsAllowlist(t *testing.T) {
 			}
 			if queued := len(f.q.sent[envelope.QueueLeads]); (tt.status == http.StatusOK) != (queued > 0) {
 				t.Errorf("%d messages queued for status %d", queued, resp.Status)
+			}
+		})
+	}
+	// A browser tab is on loopback too: a page the developer opens must not
+	// be able to post a forged Salesforce message to the dev server.
+	for _, h := range []http.Header{{"Origin": {"https://evil.example"}}, {"Sec-Fetch-Site": {"cross-site"}}, {"Origin": {"http://127.0.0.1:8080"}}} {
+		t.Run("dev: browser on loopback "+fmt.Sprint(h), func(t *testing.T) {
+			f := newFixture(t, Config{LoopbackByDefault: true}, func(d *Deps) { d.Secrets = secrets.Static{"salesforce": {org}} })
+			r := salesforceRequest(t, org, "127.0.0.1")
+			for k, v := range h {
+				r.Header[k] = v
+			}
+			if resp := f.h.Handle(t.Context(), r); resp.Status != http.StatusForbidden || len(f.q.sent[envelope.QueueLeads]) != 0 {
+				t.Fatalf("status %d, %d queued; want 403 and nothing queued", resp.Status, len(f.q.sent[envelope.QueueLeads]))
+			}
+			if !strings.Contains(f.logs.String(), "a browser's request from loopback is not enough") {
+				t.Errorf("log %q", f.logs.String())
 			}
 		})
 	}

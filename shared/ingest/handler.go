@@ -163,7 +163,7 @@ func (h *Handler) anyIP(provider string) bool {
 
 // sourceAllowed applies the provider's source allowlist; reason is the log
 // reason of a refusal.
-func (h *Handler) sourceAllowed(provider string, ip netip.Addr) (ok bool, reason string) {
+func (h *Handler) sourceAllowed(provider string, ip netip.Addr, header http.Header) (ok bool, reason string) {
 	if allow := h.cfg.AllowCIDRs[provider]; len(allow) > 0 {
 		return allowed(allow, ip), "source address not allowed"
 	}
@@ -172,6 +172,12 @@ func (h *Handler) sourceAllowed(provider string, ip netip.Addr) (ok bool, reason
 		return true, ""
 	}
 	if h.cfg.LoopbackByDefault && ip.IsValid() && ip.Unmap().IsLoopback() {
+		// A browser tab is on loopback too: any page the developer opens
+		// could post there. Browsers mark their requests (Origin,
+		// Sec-Fetch-Site); Salesforce and the CLI send neither.
+		if header.Get("Origin") != "" || header.Get("Sec-Fetch-Site") != "" {
+			return false, why + " (a browser's request from loopback is not enough)"
+		}
 		return true, ""
 	}
 	return false, why
@@ -236,7 +242,7 @@ func (h *Handler) handle(ctx context.Context, r Request, now time.Time, out *Out
 		}
 		return jsonError(http.StatusNotFound, "unknown provider "+strconvQuote(r.Provider))
 	}
-	if ok, why := h.sourceAllowed(r.Provider, r.SourceIP); !ok {
+	if ok, why := h.sourceAllowed(r.Provider, r.SourceIP, r.Header); !ok {
 		out.Reason = why
 		return jsonError(http.StatusForbidden, "source address not allowed")
 	}

@@ -524,7 +524,8 @@ func (h *DeliverHandler) fail(ctx context.Context, m queue.Message, d Delivery, 
 	if err := h.Log.Record(ctx, rec); err != nil {
 		logger(h.Logger).ErrorContext(ctx, "attempt not recorded", "delivery_id", d.ID, "error", err)
 	}
-	logger(h.Logger).WarnContext(ctx, "delivery failed", "delivery_id", d.ID, "endpoint_id", d.EndpointID, "reason", rec.Reason)
+	logger(h.Logger).WarnContext(ctx, "delivery failed", "delivery_id", d.ID, "endpoint_id", d.EndpointID,
+		"event_type", d.Event.Type, "attempt", d.Attempt, "reason", rec.Reason)
 	return deadLetter(ctx, h.Queue, h.queueName(), m, map[string]string{
 		queue.AttrReason: rec.Reason,
 		AttrEndpointID:   d.EndpointID,
@@ -576,7 +577,8 @@ func (h *DeliverHandler) drop(ctx context.Context, d Delivery, reason string) er
 	if err := h.Log.Record(ctx, rec); err != nil {
 		return fmt.Errorf("delivery %s: record drop: %w", d.ID, err)
 	}
-	logger(h.Logger).InfoContext(ctx, "delivery dropped", "delivery_id", d.ID, "endpoint_id", d.EndpointID, "reason", reason)
+	logger(h.Logger).InfoContext(ctx, "delivery dropped", "delivery_id", d.ID, "endpoint_id", d.EndpointID,
+		"event_type", d.Event.Type, "attempt", d.Attempt, "reason", reason)
 	return nil
 }
 

@@ -366,6 +366,8 @@ func TestDeliverHandlerDrops(t *testing.T) {
 	ctx := context.Background()
 	t.Run("removed endpoint", func(t *testing.T) {
 		e := newDeliverEnv(t, DefaultSchedule())
+		var logs bytes.Buffer
+		e.h.Logger = slog.New(slog.NewJSONHandler(&logs, nil))
 		e.reply = func(int, http.ResponseWriter) { t.Error("sent") }
 		m := e.message(t, event(t, "payment.failed", samplePayment), 1)
 		delete(e.store.eps, e.ep.ID)
@@ -374,6 +376,11 @@ func TestDeliverHandlerDrops(t *testing.T) {
 		}
 		if a := e.log.last(t); a.Outcome != LogDropped || a.Reason != "endpoint removed" {
 			t.Errorf("record %+v", a)
+		}
+		// hookstack tail --stack --type reads the type from this line.
+		if !strings.Contains(logs.String(), `"msg":"delivery dropped"`) || !strings.Contains(logs.String(), `"event_type":"payment.failed"`) ||
+			!strings.Contains(logs.String(), `"attempt":1`) {
+			t.Errorf("drop log line without its event type or attempt: %s", logs.String())
 		}
 	})
 	t.Run("unsubscribed since the fan-out", func(t *testing.T) {

@@ -282,21 +282,20 @@ func (w *Writer) emit(ctx context.Context, dataRef string, evs ...domain.Event) 
 			return fmt.Errorf("encode event %s: %w", e.ID, err)
 		}
 		ref := ""
-		if len(body) > maxNotificationBytes {
-			// Too large to travel: send it without data, pointing at
-			// the claim-check body when there is one.
+		if len(body) > maxNotificationBytes && dataRef != "" {
+			// Large: it travels without data, by the claim-check
+			// reference of its body, which the deliverer resolves.
 			e.Data = nil
 			if body, err = domain.Encode(e); err != nil {
 				return fmt.Errorf("encode event %s: %w", e.ID, err)
 			}
 			ref = dataRef
-			if ref == "" {
-				// Only a body that grew in the notification's escaping
-				// beyond the envelope's gets here: say so, never silently.
-				w.deps.logger().ErrorContext(ctx, "raw forward too large for a queue message and its body was not claim-checked: sent without data",
-					"type", e.Type, "source_event_id", e.SourceEventID)
-			}
 		}
+		// A body ingest did not claim-check (an envelope under 240 KiB) goes
+		// inline even when its notification is larger: encoding/json
+		// writes <, > and & as six bytes each, so an HTML-rich body can
+		// grow to about 3.5 times its size, still under SQS's 1 MiB (the
+		// send checks it; a refused one is dead-lettered with the reason).
 		ns = append(ns, notification{id: e.ID, typ: e.Type, subject: e.Subject, src: e.SourceEventID, body: body, dataRef: ref})
 	}
 	var first error
@@ -405,7 +404,7 @@ func (w *Writer) logNotification(ctx context.Context, sent notification) error {
 	if !w.deps.Notifications {
 		return nil
 	}
-	n := store.Notification{ID: sent.id, Type: sent.typ, Subject: sent.subject, CreatedAt: w.deps.now(), Event: sent.body}
+	n := store.Notification{ID: sent.id, Type: sent.typ, Subject: sent.subject, CreatedAt: w.deps.now(), Event: loggedEvent(sent.body)}
 	if n.Type == "" {
 		n.Type = "unknown"
 	}
@@ -413,6 +412,28 @@ func (w *Writer) logNotification(ctx context.Context, sent notification) error {
 		return fmt.Errorf("log notification %s: %w", sent.id, err)
 	}
 	return nil
+}
+
+// maxLoggedEventBytes bounds an event kept in the notifications log, a
+// store record (store.MaxRecordBytes), with room for its other fields.
+const maxLoggedEventBytes = store.MaxRecordBytes - 16<<10
+
+// loggedEvent is the event as the notifications log keeps it: whole, or
+// without its data when it is too large for a record (the log is the
+// inspector's view; the notification itself was sent whole).
+func loggedEvent(body []byte) []byte {
+	if len(body) <= maxLoggedEventBytes {
+		return body
+	}
+	var e domain.Event
+	if json.Unmarshal(body, &e) != nil {
+		return body // not an event: the store says what is wrong
+	}
+	e.Data = nil
+	if b, err := domain.Encode(e); err == nil {
+		return b
+	}
+	return body
 }
 
 // UpdateAs is Writer.Update over a typed record: apply gets the decoded
