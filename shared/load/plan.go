@@ -97,6 +97,11 @@ func NewPlanner(fsys fs.FS, seed uint64) (*Planner, error) {
 	return p, nil
 }
 
+// SetClock makes the planner's send times come from now instead of the
+// wall clock, so that a plan's bodies are the same in every run (the cost
+// measurement bills item sizes, and a time's digits change its length).
+func (p *Planner) SetClock(now func() time.Time) { p.now = now }
+
 // ErrSampleChanged: a sample no longer holds the value the planner edits.
 var ErrSampleChanged = errors.New("sample does not hold the value to vary")
 
