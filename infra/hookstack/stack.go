@@ -92,6 +92,7 @@ func NewHookstackStack(scope constructs.Construct, id *string, props *HookstackS
 	for name, fn := range s.Processing.Functions {
 		s.Functions[name] = fn
 	}
+	s.orderUpdates()
 	s.Monitoring = NewMonitoring(stack, jsii.String("Monitoring"), &MonitoringProps{
 		Config: &cfg, Queues: s.Queues, Functions: s.Functions, Api: s.Ingest.Api,
 	})
@@ -137,4 +138,20 @@ func (s *HookstackStack) addOutputs() {
 	s.output(OutputDashboardUrl, "CloudWatch dashboard", jsii.String(fmt.Sprintf(
 		"https://%s.console.aws.amazon.com/cloudwatch/home?region=%s#dashboards:name=%s",
 		*awscdk.Aws_REGION(), *awscdk.Aws_REGION(), *s.Monitoring.Dashboard.DashboardName())))
+}
+
+// orderUpdates makes a deploy update the pipeline from its end: the
+// deliverer, then the fan-out, then the processors, then ingest.
+// CloudFormation updates a resource after those it depends on, so the code
+// that reads a message is always in place before the code that starts
+// writing a new field into it (a raw forward's data_ref, read by the
+// deliverer, is what the fan-out copies and the processors set): during an
+// update no message meets a reader older than its writer.
+func (s *HookstackStack) orderUpdates() {
+	s.Notifications.Fanout.Node().AddDependency(s.Notifications.Deliverer)
+	for _, name := range Processors {
+		fn := s.Processing.Functions[name]
+		fn.Node().AddDependency(s.Notifications.Fanout)
+		s.Ingest.Function.Node().AddDependency(fn)
+	}
 }

@@ -850,3 +850,31 @@ func TestSalesforceAllowlistWarning(t *testing.T) {
 		t.Errorf("custom stack warned: %v", custom.salesforceWarnings)
 	}
 }
+
+// TestUpdateOrder: a deploy updates the deliverer before the fan-out, the
+// fan-out before the processors, the processors before ingest (each
+// reader of a message before its writers).
+func TestUpdateOrder(t *testing.T) {
+	s := fixture(t, "default")
+	dependsOn := func(fn string) []string {
+		var out []string
+		deps, _ := s.resource(t, s.fnID[fn])["DependsOn"].([]any)
+		for _, d := range deps {
+			out = append(out, fmt.Sprint(d))
+		}
+		return out
+	}
+	check := func(fn, on string) {
+		if !slices.Contains(dependsOn(fn), s.fnID[on]) {
+			t.Errorf("%s does not depend on %s: DependsOn %v", fn, on, dependsOn(fn))
+		}
+	}
+	check("fanout", "deliverer")
+	for _, p := range Processors {
+		check(p, "fanout")
+		check("ingest", p)
+	}
+	if slices.Contains(dependsOn("deliverer"), s.fnID["fanout"]) {
+		t.Error("the deliverer depends on the fan-out: a cycle")
+	}
+}
