@@ -164,8 +164,19 @@ func (h *Handler) handleRecord(ctx context.Context, m *events.SQSMessage) (done 
 	var o outcome
 	rj := &rejections{}
 	err := h.run(withRejections(ctx, rj), m, &o)
-	if err == nil {
-		err = rj.err() // a notification of it can never be sent
+	if rerr := rj.err(); rerr != nil { // a notification of it can never be sent
+		switch {
+		case err == nil:
+			err = rerr
+		case !IsPermanent(err):
+			// It will be retried, and its retry will not meet the dropped
+			// notification again (the entry is gone): dead-letter a copy
+			// with the reason now, so the drop is more than a log line.
+			if dlqErr := h.deadLetter(ctx, m, rerr); dlqErr != nil {
+				h.log.ErrorContext(ctx, "rejected notification not dead-lettered; only this log line records it",
+					"processor", h.name, "message_id", m.MessageId, "error", dlqErr.Error())
+			}
+		}
 	}
 	status, level := "processed", slog.LevelInfo
 	var processed, dead float64

@@ -3,6 +3,7 @@ package process
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -213,6 +214,42 @@ func TestRejectedNotificationIsDroppedAndDeadLetters(t *testing.T) {
 				t.Fatalf("%d dead letters, want still 1", n)
 			}
 		})
+	}
+}
+
+// A message whose own notification was refused, and which then fails for
+// a transient reason, is dead-lettered with the rejection at once: its retry
+// succeeds without meeting the dropped entry again, and the drop would
+// otherwise be only a log line.
+func TestRejectedThenTransientStillDeadLetters(t *testing.T) {
+	all := samples(t)
+	standard := one(t, all, "standard/lead.created")
+	const email = "ada.lovelace@example.com"
+	badID := domain.SubjectEventID(standard.EventID, leads.EventLeadCreated, "lead:"+email)
+	r := newRig(t)
+	failForward := true
+	r.deps.Queue = &rejectingQueue{Queue: &faultyQueue{Queue: r.q, fail: func(name string, m queue.Outgoing) error {
+		if name == envelope.QueueNotifications && m.Attributes[AttrEventType] == "standard.lead.created" && failForward {
+			failForward = false
+			return errors.New("throttled") // transient: the message is retried
+		}
+		return nil
+	}}, reject: func(m queue.Outgoing) bool { return m.Attributes[AttrEventID] == badID }}
+	h := r.handler(Leads)
+	m := msg(t, standard)
+	if failed := r.handle(h, m); len(failed) != 1 {
+		t.Fatalf("failed = %v: the transient failure must be retried", failed)
+	}
+	m.Attributes["ApproximateReceiveCount"] = "2"
+	if failed := r.handle(h, m); len(failed) != 0 {
+		t.Fatalf("retry failed = %v\n%s", failed, r.logs)
+	}
+	dlq := r.sent(queue.DLQ(Leads))
+	if len(dlq) != 1 || !strings.Contains(dlq[0].Attributes[queue.AttrReason], ErrNotificationRejected.Error()) {
+		t.Fatalf("dlq = %+v, want one copy with the rejection", dlq)
+	}
+	if got := typesOf(r.notifications(), true); !slices.Equal(got, []string{"standard.lead.created"}) {
+		t.Fatalf("raw forwards %v", got)
 	}
 }
 
