@@ -84,6 +84,11 @@ const (
 const (
 	LeadingKeysOperator = "ForAllValues:StringLike"
 	LeadingKeysKey      = "dynamodb:LeadingKeys"
+	// LeadingKeysPresent: and the request must name a partition key. A
+	// ForAllValues condition is true for a request that names none (a Scan,
+	// PartiQL), so this keeps a grant from covering one if an action is
+	// ever added by mistake.
+	LeadingKeysPresent = "Null"
 )
 
 // TableGrant is one statement on the table: Actions on the items whose
@@ -173,6 +178,7 @@ func tableStatements(table awsdynamodb.ITable, grants []TableGrant) []awsiam.Pol
 			Resources: jsii.Strings(resource),
 			Conditions: &map[string]any{
 				LeadingKeysOperator: map[string]any{LeadingKeysKey: keys},
+				LeadingKeysPresent:  map[string]any{LeadingKeysKey: "false"},
 			},
 		}))
 	}

@@ -188,7 +188,8 @@ func (s *synthesized) tableStatements(t *testing.T, stmts []statement) (out []ta
 		}
 		cond, _ := st.condition.(map[string]any)
 		keys := strs(get(cond, LeadingKeysOperator, LeadingKeysKey))
-		if len(cond) != 1 || len(get(cond, LeadingKeysOperator).(map[string]any)) != 1 || len(keys) == 0 {
+		if len(cond) != 2 || len(get(cond, LeadingKeysOperator).(map[string]any)) != 1 || len(keys) == 0 ||
+			get(cond, LeadingKeysPresent, LeadingKeysKey) != "false" {
 			t.Errorf("table statement %v on %v without exactly a %s %s condition: %v", st.actions, st.resources, LeadingKeysOperator, LeadingKeysKey, st.condition)
 			continue
 		}
