@@ -198,17 +198,16 @@ func grantTable(fn awslambda.Function, table awsdynamodb.ITable, name string) {
 var ClaimReaders = append(slices.Clone(Processors), "deliverer")
 
 // grantClaimReads lets fn read claim-check bodies: s3:GetObject on
-// bodies/*, and s3:ListBucket on the bucket for keys under bodies/ only, so
-// that a missing body is a 404 NoSuchKey (which the code dead-letters with a
-// reason) rather than a 403 AccessDenied (which it retries): S3 answers 403
-// for a missing key to a caller that may not list it.
+// bodies/*, and s3:ListBucket on the bucket, so that a missing body is a 404
+// NoSuchKey (which the code dead-letters with a reason) rather than a 403
+// AccessDenied (which it retries): S3 answers 403 for a missing key to a
+// caller that may not list the bucket. The grant has no s3:prefix
+// condition: a GetObject request carries no prefix, so such a condition
+// would not count for it. The bucket holds nothing but bodies/.
 func grantClaimReads(fn awslambda.Function, bucket awss3.IBucket) {
 	grantClaimBodies(fn, bucket, "s3:GetObject")
 	fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Actions:   jsii.Strings("s3:ListBucket"),
 		Resources: jsii.Strings(*bucket.BucketArn()),
-		Conditions: &map[string]any{
-			"StringLike": map[string]any{"s3:prefix": ClaimBodyPrefix + "*"},
-		},
 	}))
 }

@@ -251,17 +251,17 @@ func TestRetryScheduleTotal(t *testing.T) {
 		t.Fatalf("RetryJitter %v, the deliverer's jitter is %v", RetryJitter, notify.Jitter)
 	}
 	twelves := func(n int) string { return strings.TrimSuffix(strings.Repeat("12h,", n), ",") }
-	// 14 days / 1.2 = 280 h = 23 × 12 h + 4 h.
+	// 7 days / 1.2 = 140 h = 11 × 12 h + 8 h.
 	tests := []struct {
 		name     string
 		schedule string
 		ok       bool
 	}{
 		{"default", DefaultRetrySchedule, true},
-		{"23 × 12h", twelves(23), true},
-		{"exactly the retention with jitter", twelves(23) + ",4h", true},
-		{"one second over", twelves(23) + ",4h1s", false},
-		{"24 × 12h", twelves(24), false},
+		{"11 × 12h", twelves(11), true},
+		{"exactly the retention with jitter", twelves(11) + ",8h", true},
+		{"one second over", twelves(11) + ",8h1s", false},
+		{"12 × 12h", twelves(12), false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -275,11 +275,25 @@ func TestRetryScheduleTotal(t *testing.T) {
 			if !errors.Is(err, ErrInvalidConfig) {
 				t.Fatalf("err %v, want ErrInvalidConfig", err)
 			}
-			for _, want := range []string{"retrySchedule", "jitter", "deliveries queue keeps a message (336h0m0s)", "at most 280h0m0s"} {
+			for _, want := range []string{"retrySchedule", "jitter", "deliveries queue keeps a message (168h0m0s)", "at most 140h0m0s"} {
 				if !strings.Contains(err.Error(), want) {
 					t.Errorf("error %q does not mention %q", err, want)
 				}
 			}
 		})
+	}
+}
+
+// TestRetentionsNest: a message SQS itself moves to a DLQ keeps its first
+// enqueue time, so the deliveries queue keeps messages well under the
+// DLQs' retention; and claim-check bodies outlive the longest a message
+// referring to one can wait (notifications, then deliveries, then a DLQ).
+func TestRetentionsNest(t *testing.T) {
+	if DeliveriesRetention > DLQRetention/2 {
+		t.Errorf("deliveries keep messages %v: a delivery redriven by SQS late in its life would have under %v in the DLQ", DeliveriesRetention, DLQRetention-DeliveriesRetention)
+	}
+	longest := QueueRetention + DeliveriesRetention + DLQRetention
+	if body := time.Duration(ClaimExpirationDays) * 24 * time.Hour; body <= longest {
+		t.Errorf("claim-check bodies live %v, a raw forward may wait %v", body, longest)
 	}
 }

@@ -59,7 +59,8 @@ func NewNotifications(scope constructs.Construct, id *string, props *Notificatio
 	queueURLs(delivererEnv, qs, deliveries, queue.DLQ(deliveries))
 	deliverer := newFunction(this, "Deliverer", &functionProps{Name: "deliverer", Config: props.Config, Environment: delivererEnv})
 	consume(deliverer, qs[deliveries], "deliverer")
-	qs[deliveries].GrantSendMessages(deliverer)
+	// It re-schedules by ChangeMessageVisibility (granted by the event
+	// source) and sends only to its DLQ.
 	qs[queue.DLQ(deliveries)].GrantSendMessages(deliverer)
 	grantTable(deliverer, props.Table, "deliverer")
 	grantClaimReads(deliverer, props.Bucket)

@@ -30,8 +30,11 @@ const (
 	// QueueRetention is the source queues' retention, except deliveries.
 	QueueRetention = 4 * 24 * time.Hour
 	// DeliveriesRetention outlasts the whole retry schedule (about 28 h by
-	// default) with room for an outage.
-	DeliveriesRetention = 14 * 24 * time.Hour
+	// default) with room for an outage, and stays well under DLQRetention:
+	// a message SQS itself moves to a DLQ keeps its first enqueue time and
+	// expires DLQRetention after it, so a delivery redriven after a crash
+	// late in its life still waits a week in the DLQ for someone to look.
+	DeliveriesRetention = 7 * 24 * time.Hour
 )
 
 // QueueConsumers maps each source queue to the function that consumes it.

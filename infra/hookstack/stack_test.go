@@ -493,7 +493,7 @@ func TestIAMLeastPrivilege(t *testing.T) {
 		{"leads", []string{"logs", "sqs", "s3", "dynamodb"}, q("leads-dlq", "notifications"), q("leads"), claimReads, true},
 		{"relay", []string{"logs", "sqs", "s3", "dynamodb"}, q("relay-dlq", "notifications"), q("relay"), claimReads, true},
 		{"fanout", []string{"logs", "sqs", "dynamodb"}, q("notifications-dlq", "deliveries"), q("notifications"), nil, false},
-		{"deliverer", []string{"logs", "sqs", "s3", "dynamodb"}, q("deliveries", "deliveries-dlq"), q("deliveries"), claimReads, true},
+		{"deliverer", []string{"logs", "sqs", "s3", "dynamodb"}, q("deliveries-dlq"), q("deliveries"), claimReads, true}, // re-schedules by ChangeMessageVisibility
 	}
 	for _, tc := range cases {
 		t.Run(tc.fn, func(t *testing.T) {

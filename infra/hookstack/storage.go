@@ -22,9 +22,12 @@ const (
 // ClaimBodyPrefix is where ingest puts bodies too large for an SQS message.
 const ClaimBodyPrefix = "bodies/"
 
-// ClaimExpirationDays is how long claim-check bodies live: longer than a
-// message can wait in a queue (4 days) plus its DLQ (14 days), so a redriven
-// message still finds its body.
+// ClaimExpirationDays is how long claim-check bodies live: longer than the
+// longest a message that refers to one can wait: a raw forward's body is
+// read by the deliverer, after the notifications queue (4 days), the
+// deliveries queue (7) and a DLQ (14), 25 days in all; an envelope's by its
+// processor after its queue (4) and DLQ (14). A redriven message still
+// finds its body (TestRetentionsNest checks the sum).
 const ClaimExpirationDays = 30
 
 // StorageProps configure NewStorage.
