@@ -33,8 +33,9 @@ const EnvClaimBucket = "HOOKSTACK_CLAIM_BUCKET"
 const EndpointCacheTTL = 30 * time.Second
 
 // Queues each function needs, exactly the URLs the stack gives it
-// (infra/hookstack/notifications.go): the fan-out sends to deliveries but
-// never to its DLQ.
+// (infra/hookstack/notifications.go): the fan-out sends to deliveries and
+// dead-letters malformed notifications into its DLQ; the deliverer
+// re-schedules on its queue and dead-letters into its DLQ.
 var (
 	fanOutQueues    = []string{envelope.QueueNotifications, queue.DLQ(envelope.QueueNotifications), envelope.QueueDeliveries}
 	delivererQueues = []string{envelope.QueueDeliveries, queue.DLQ(envelope.QueueDeliveries)}
