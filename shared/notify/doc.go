@@ -54,7 +54,9 @@
 // require re-sending the message for each retry, and SQS delays a sent message
 // by at most 15 minutes, so longer steps would need a receive + change of
 // visibility anyway. Consequences: a receive that ends without an attempt
-// (a crash, a store outage) still consumes a step; the deliveries queue's
+// (a crash, a store outage) still consumes a step, and so does an attempt cut
+// by the batch's deadline margin (ErrAttemptCut, shared/batchdeadline),
+// which is otherwise not recorded as an attempt; the deliveries queue's
 // maxReceiveCount must exceed len(schedule)+1 (it is only a safety net for
 // messages that crash the handler, the deliverer decides when a delivery is
 // dead); and a delivery redriven from the DLQ is a new message whose receive

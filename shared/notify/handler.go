@@ -6,12 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/hookstack/hookstack/shared/batchdeadline"
 	"github.com/hookstack/hookstack/shared/blob"
 	"github.com/hookstack/hookstack/shared/domain"
 	"github.com/hookstack/hookstack/shared/envelope"
@@ -143,18 +145,70 @@ func (h *FanOutHandler) names() (src, dst string) {
 // Handle fans one notifications message out. nil means the message is done
 // (the caller deletes it; a malformed one has been dead-lettered with the
 // reason); an error means it must stay for another try.
+//
+// A delivery the deliveries queue rejects (queue.ErrRejected: it will never
+// be accepted) dead-letters the notification with the reason once its
+// other deliveries are sent; any other send error keeps it for a retry.
 func (h *FanOutHandler) Handle(ctx context.Context, m queue.Message) error {
 	_, dst := h.names()
-	out, err := h.deliveries(ctx, m)
+	out, err := h.safeDeliveries(ctx, m)
 	if err != nil {
 		return err
 	}
+	var rejected []error
 	for _, d := range out {
 		if _, err := h.Queue.Send(ctx, dst, d.msg); err != nil {
-			return fmt.Errorf("fan out %s to %s: %w", d.eventID, d.endpointID, err)
+			err = fmt.Errorf("fan out %s to %s: %w", d.eventID, d.endpointID, err)
+			if errors.Is(err, queue.ErrRejected) {
+				rejected = append(rejected, err)
+				continue
+			}
+			return err
 		}
 	}
+	if len(rejected) > 0 {
+		return h.deadLetterRejected(ctx, m, out[0].eventID, rejected)
+	}
 	return nil
+}
+
+// ErrDeliveryRejected starts the DLQ reason of a notification one of whose
+// deliveries the deliveries queue rejected (queue.ErrRejected).
+var ErrDeliveryRejected = errors.New("delivery rejected by the deliveries queue")
+
+// deadLetterRejected dead-letters notification m, whose deliveries errs
+// were rejected by the deliveries queue (its other deliveries were sent and
+// stay sent), with the reason.
+func (h *FanOutHandler) deadLetterRejected(ctx context.Context, m queue.Message, eventID string, errs []error) error {
+	src, _ := h.names()
+	reason := ErrDeliveryRejected.Error()
+	for i, err := range errs {
+		sep := "; "
+		if i == 0 {
+			sep = ": "
+		}
+		reason += sep + err.Error()
+	}
+	logger(h.Logger).ErrorContext(ctx, "notification dead-lettered: a delivery was rejected", "message_id", m.ID,
+		"event_id", eventID, "reason", reason)
+	fctx, cancel := batchdeadline.Finish(ctx)
+	defer cancel()
+	return deadLetter(fctx, h.Queue, src, m, map[string]string{
+		queue.AttrReason: truncate(reason, maxReasonAttr),
+		AttrEventID:      eventID,
+	})
+}
+
+// safeDeliveries is deliveries with a panic turned into the dead-lettering
+// of m with the reason (nothing to send; an error when that fails).
+func (h *FanOutHandler) safeDeliveries(ctx context.Context, m queue.Message) (out []outgoingDelivery, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			src, _ := h.names()
+			out, err = nil, recovered(ctx, logger(h.Logger), h.Queue, src, m, r, nil)
+		}
+	}()
+	return h.deliveries(ctx, m)
 }
 
 // outgoingDelivery is a delivery ready for the deliveries queue.
@@ -173,7 +227,9 @@ func (h *FanOutHandler) deliveries(ctx context.Context, m queue.Message) ([]outg
 		if err != nil {
 			reason = "malformed notification: " + err.Error()
 		}
-		return nil, deadLetter(ctx, h.Queue, src, m, map[string]string{queue.AttrReason: truncate(reason, maxReasonAttr)})
+		fctx, cancel := batchdeadline.Finish(ctx)
+		defer cancel()
+		return nil, deadLetter(fctx, h.Queue, src, m, map[string]string{queue.AttrReason: truncate(reason, maxReasonAttr)})
 	}
 	endpoints, err := h.Endpoints.Endpoints(ctx)
 	if err != nil {
@@ -207,12 +263,29 @@ func (h *FanOutHandler) deliveries(ctx context.Context, m queue.Message) ([]outg
 // delivery that was not accepted stay: their retry recomputes the same
 // delivery ids, and the deliverer sends a delivery once. Otherwise the
 // messages are handled one by one, in order.
+//
+// A message whose only refused deliveries were rejected (queue.ErrRejected)
+// is dead-lettered with the reason (see Handle). A panic while fanning a
+// message out dead-letters that message with the reason.
+//
+// When ctx has a deadline (Lambda's), the batch runs on a context that ends
+// a margin earlier (batchdeadline.MaxMargin): messages not started by then are
+// not started and stay, as do those whose deliveries were cut.
 func (h *FanOutHandler) HandleBatch(ctx context.Context, msgs []queue.Message) []string {
+	ctx, _, cancel := batchdeadline.Start(ctx)
+	defer cancel()
 	log := logger(h.Logger)
 	bs, ok := h.Queue.(queue.BatchSender)
 	if !ok {
 		var failed []string
-		for _, m := range msgs {
+		for i, m := range msgs {
+			if ctx.Err() != nil {
+				log.WarnContext(ctx, "fan-out not started: the batch reached its deadline margin", "not_started", len(msgs)-i)
+				for _, m := range msgs[i:] {
+					failed = append(failed, m.ID)
+				}
+				break
+			}
 			if err := h.Handle(ctx, m); err != nil {
 				log.WarnContext(ctx, "fan-out failed", "message_id", m.ID, "error", err)
 				failed = append(failed, m.ID)
@@ -228,7 +301,12 @@ func (h *FanOutHandler) HandleBatch(ctx context.Context, msgs []queue.Message) [
 		what  []outgoingDelivery
 	)
 	for i, m := range msgs {
-		ds, err := h.deliveries(ctx, m)
+		if ctx.Err() != nil {
+			log.WarnContext(ctx, "fan-out not started: the batch reached its deadline margin", "message_id", m.ID)
+			bad[i] = true
+			continue
+		}
+		ds, err := h.safeDeliveries(ctx, m)
 		if err != nil {
 			log.WarnContext(ctx, "fan-out failed", "message_id", m.ID, "error", err)
 			bad[i] = true
@@ -240,8 +318,17 @@ func (h *FanOutHandler) HandleBatch(ctx context.Context, msgs []queue.Message) [
 			what = append(what, d)
 		}
 	}
+	var rejected map[int][]error // by index in msgs
 	if len(out) > 0 {
-		res := bs.SendBatch(ctx, dst, out)
+		// Deliveries computed before the margin was reached are still sent
+		// (the fan-out's decision is taken), within batchdeadline.FinishTimeout.
+		sctx := ctx
+		if ctx.Err() != nil {
+			var cancel context.CancelFunc
+			sctx, cancel = batchdeadline.Finish(ctx)
+			defer cancel()
+		}
+		res := bs.SendBatch(sctx, dst, out)
 		for j := range out {
 			var err error
 			switch {
@@ -254,10 +341,29 @@ func (h *FanOutHandler) HandleBatch(ctx context.Context, msgs []queue.Message) [
 				continue
 			}
 			i := owner[j]
-			if !bad[i] {
-				log.WarnContext(ctx, "fan-out failed", "message_id", msgs[i].ID,
-					"error", fmt.Errorf("fan out %s to %s: %w", what[j].eventID, what[j].endpointID, err))
+			err = fmt.Errorf("fan out %s to %s: %w", what[j].eventID, what[j].endpointID, err)
+			if errors.Is(err, queue.ErrRejected) {
+				if rejected == nil {
+					rejected = map[int][]error{}
+				}
+				rejected[i] = append(rejected[i], err)
+				continue
 			}
+			if !bad[i] {
+				log.WarnContext(ctx, "fan-out failed", "message_id", msgs[i].ID, "error", err)
+			}
+			bad[i] = true
+		}
+	}
+	// A message refused only by rejections is dead-lettered with the
+	// reason (a retry would meet the same rejection); one that also has a
+	// transient failure stays, and its retry decides.
+	for i, errs := range rejected {
+		if bad[i] {
+			continue
+		}
+		if err := h.deadLetterRejected(ctx, msgs[i], what[slices.Index(owner, i)].eventID, errs); err != nil {
+			log.WarnContext(ctx, "fan-out failed", "message_id", msgs[i].ID, "error", err)
 			bad[i] = true
 		}
 	}
@@ -334,7 +440,9 @@ func (h *DeliverHandler) Handle(ctx context.Context, m queue.Message) error {
 		if err != nil {
 			reason = "malformed delivery: " + err.Error()
 		}
-		return deadLetter(ctx, h.Queue, h.queueName(), m, map[string]string{queue.AttrReason: truncate(reason, maxReasonAttr)})
+		fctx, cancel := batchdeadline.Finish(ctx)
+		defer cancel()
+		return deadLetter(fctx, h.Queue, h.queueName(), m, map[string]string{queue.AttrReason: truncate(reason, maxReasonAttr)})
 	}
 	d.Attempt = max(m.ReceiveCount, 1)
 	done, err := h.Log.Delivered(ctx, d.ID)
@@ -363,6 +471,20 @@ func (h *DeliverHandler) Handle(ctx context.Context, m queue.Message) error {
 	}
 
 	res := h.Deliverer.Attempt(ctx, d, ep)
+	if ctx.Err() != nil && res.StatusCode == 0 && res.Outcome != Delivered {
+		// The context ended (the batch's deadline margin) before any
+		// answer: not a failure of the endpoint. Nothing is recorded and
+		// no retry delay is set; the message is received again. (Its
+		// receive count still grows, so the next attempt's number is one
+		// higher: see the package documentation.)
+		logger(h.Logger).WarnContext(ctx, "attempt cut before an answer", "delivery_id", d.ID, "endpoint_id", d.EndpointID,
+			"attempt", d.Attempt, "cause", context.Cause(ctx).Error())
+		return fmt.Errorf("delivery %s: %w (%w)", d.ID, ErrAttemptCut, context.Cause(ctx))
+	}
+	// The attempt is made: what it decided is recorded even when the
+	// batch's margin is reached meanwhile.
+	ctx, cancel := batchdeadline.Finish(ctx)
+	defer cancel()
 	now := nowOr(h.Now)
 	rec := Attempt{
 		DeliveryID: d.ID, NotificationID: d.EventID, EventType: d.Event.Type, EndpointID: d.EndpointID,
@@ -521,6 +643,8 @@ func (h *DeliverHandler) fail(ctx context.Context, m queue.Message, d Delivery, 
 		Attempt: d.Attempt, Outcome: LogFailed, Reason: truncate(reason, maxReasonAttr),
 		AttemptedAt: now.UTC(), ExpiresAt: now.Add(LogTTL).UTC(),
 	}
+	ctx, cancel := batchdeadline.Finish(ctx)
+	defer cancel()
 	if err := h.Log.Record(ctx, rec); err != nil {
 		logger(h.Logger).ErrorContext(ctx, "attempt not recorded", "delivery_id", d.ID, "error", err)
 	}
@@ -574,7 +698,9 @@ func (h *DeliverHandler) drop(ctx context.Context, d Delivery, reason string) er
 		Attempt: d.Attempt, Outcome: LogDropped, Reason: reason,
 		AttemptedAt: now.UTC(), ExpiresAt: now.Add(LogTTL).UTC(),
 	}
-	if err := h.Log.Record(ctx, rec); err != nil {
+	fctx, cancel := batchdeadline.Finish(ctx)
+	defer cancel()
+	if err := h.Log.Record(fctx, rec); err != nil {
 		return fmt.Errorf("delivery %s: record drop: %w", d.ID, err)
 	}
 	logger(h.Logger).InfoContext(ctx, "delivery dropped", "delivery_id", d.ID, "endpoint_id", d.EndpointID,
@@ -584,8 +710,17 @@ func (h *DeliverHandler) drop(ctx context.Context, d Delivery, reason string) er
 
 // HandleBatch handles msgs concurrently (a batch is at most 10 messages) and
 // returns the ids of those that must stay on the queue: retries scheduled
-// and failures of ours.
+// and failures of ours. A panic while handling a message dead-letters that
+// message with the reason; the rest of the batch goes on.
+//
+// When ctx has a deadline (Lambda's), the batch runs on a context that ends
+// a margin earlier (batchdeadline.MaxMargin): HTTP attempts and store calls in
+// flight are cancelled, messages not started are not started, and every
+// message not finished stays (an attempt cut before an answer is not an
+// attempt: ErrAttemptCut).
 func (h *DeliverHandler) HandleBatch(ctx context.Context, msgs []queue.Message) []string {
+	ctx, finishBy, cancel := batchdeadline.Start(ctx)
+	defer cancel()
 	// Deliveries run concurrently, but copies of one delivery (a duplicate
 	// send of the same message) run one after the other, so the second sees
 	// the first recorded as delivered instead of sending again.
@@ -604,28 +739,67 @@ func (h *DeliverHandler) HandleBatch(ctx context.Context, msgs []queue.Message) 
 		}
 		groups[key] = append(groups[key], i)
 	}
+	var mu sync.Mutex // guards errs: a message left running may still write
 	errs := make([]error, len(msgs))
+	for i := range errs {
+		errs[i] = errNotStarted
+	}
+	set := func(i int, err error) {
+		mu.Lock()
+		errs[i] = err
+		mu.Unlock()
+	}
 	var wg sync.WaitGroup
 	for _, key := range order {
 		idx := groups[key]
 		wg.Go(func() {
 			for _, i := range idx {
-				errs[i] = h.Handle(ctx, msgs[i])
+				if ctx.Err() != nil {
+					return // the rest stay errNotStarted
+				}
+				set(i, errStillRunning)
+				set(i, h.handleSafe(ctx, msgs[i]))
 			}
 		})
 	}
-	wg.Wait()
+	if !batchdeadline.Wait(&wg, finishBy) {
+		logger(h.Logger).ErrorContext(ctx, "deliveries still running at the batch's finish line; reported as failures")
+	}
+	mu.Lock()
+	errs = slices.Clone(errs)
+	mu.Unlock()
 	var failed []string
 	for i, err := range errs {
 		if err == nil {
 			continue
 		}
-		if !errors.Is(err, ErrRetryScheduled) {
+		switch {
+		case errors.Is(err, ErrRetryScheduled):
+		case errors.Is(err, batchdeadline.ErrBatchDeadline), errors.Is(err, ErrAttemptCut):
+			logger(h.Logger).WarnContext(ctx, "delivery unfinished", "message_id", msgs[i].ID, "error", err)
+		default:
 			logger(h.Logger).ErrorContext(ctx, "delivery not handled", "message_id", msgs[i].ID, "error", err)
 		}
 		failed = append(failed, msgs[i].ID)
 	}
 	return failed
+}
+
+// handleSafe is Handle with a panic turned into the dead-lettering of m
+// with the reason (and the delivery's attributes when its body reads).
+func (h *DeliverHandler) handleSafe(ctx context.Context, m queue.Message) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			var attrs map[string]string
+			var d Delivery
+			if json.Unmarshal(m.Body, &d) == nil {
+				d.Attempt = max(m.ReceiveCount, 1)
+				attrs = deliveryAttrs(d)
+			}
+			err = recovered(ctx, logger(h.Logger), h.Queue, h.queueName(), m, r, attrs)
+		}
+	}()
+	return h.Handle(ctx, m)
 }
 
 // HandleSQS is the Lambda handler (SQS event source with

@@ -9,10 +9,13 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/hookstack/hookstack/shared/batchdeadline"
 	"github.com/hookstack/hookstack/shared/blob"
 	"github.com/hookstack/hookstack/shared/envelope"
 	"github.com/hookstack/hookstack/shared/inventory"
@@ -117,17 +120,40 @@ func (h *Handler) Writer() *Writer { return h.w }
 // of the messages running at once are sent together (see groupCommit):
 // each message still learns the fate of its own notifications only, and is
 // done only when all of them were accepted.
+//
+// When ctx has a deadline (Lambda's), the batch runs on a context that ends
+// a margin earlier (batchdeadline.MaxMargin, batchdeadline.Start): calls in flight are
+// cancelled, messages not yet started are not started, and every message
+// not finished by then is listed in BatchItemFailures (received again;
+// never dead-lettered for that reason). Dead-letter sends and archives
+// that follow a decision already taken run detached from that
+// cancellation, within batchdeadline.FinishTimeout.
 func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
-	failed := make([]bool, len(ev.Records))
+	// With a deadline (Lambda), the batch stops a margin before it: see
+	// batchdeadline.Start. Unfinished messages are failures.
+	ctx, finishBy, cancel := batchdeadline.Start(ctx)
+	defer cancel()
+	done := make([]atomic.Bool, len(ev.Records))
 	sem := make(chan struct{}, Parallelism)
 	gc := newGroupCommit(ctx, h.deps.Queue)
 	if gc != nil {
 		ctx = withGroupCommit(ctx, gc)
 	}
 	var wg sync.WaitGroup
+	started := 0
+start:
 	for i := range ev.Records {
+		select {
+		case <-ctx.Done():
+			break start
+		case sem <- struct{}{}:
+		}
+		if ctx.Err() != nil { // the margin is reached: start nothing more
+			<-sem
+			break start
+		}
+		started++
 		wg.Add(1)
-		sem <- struct{}{}
 		if gc != nil {
 			gc.join()
 		}
@@ -137,17 +163,36 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 			if gc != nil {
 				defer gc.leave()
 			}
-			failed[i] = !h.handleRecord(ctx, &ev.Records[i])
+			done[i].Store(h.handleRecord(ctx, &ev.Records[i]))
 		}()
 	}
-	wg.Wait()
+	if finishBy.IsZero() {
+		wg.Wait()
+	} else {
+		h.waitUntil(ctx, &wg, finishBy)
+	}
+	if started < len(ev.Records) {
+		h.log.WarnContext(ctx, "messages not started: the batch reached its deadline margin",
+			"processor", h.name, "not_started", len(ev.Records)-started, "first_message_id", ev.Records[started].MessageId)
+	}
 	var resp events.SQSEventResponse
-	for i, f := range failed {
-		if f {
+	for i := range done {
+		if !done[i].Load() {
 			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: ev.Records[i].MessageId})
 		}
 	}
 	return resp, nil
+}
+
+// waitUntil waits for the batch's messages, but not past finishBy: a
+// message whose work ignores the cancellation is left behind (it is
+// reported as a failure and received again), so that the answer still
+// goes out before the deadline.
+func (h *Handler) waitUntil(ctx context.Context, wg *sync.WaitGroup, finishBy time.Time) {
+	if !batchdeadline.Wait(wg, finishBy) {
+		h.log.ErrorContext(ctx, "messages still running at the batch's finish line; reported as failures",
+			"processor", h.name)
+	}
 }
 
 // outcome is what happened to one message, for its log line.
@@ -164,6 +209,10 @@ func (h *Handler) handleRecord(ctx context.Context, m *events.SQSMessage) (done 
 	var o outcome
 	rj := &rejections{}
 	err := h.run(withRejections(ctx, rj), m, &o)
+	// What follows a decision (dead-letter, archive) must not be lost to
+	// the batch's deadline margin.
+	fctx, fcancel := batchdeadline.Finish(ctx)
+	defer fcancel()
 	if rerr := rj.err(); rerr != nil { // a notification of it can never be sent
 		switch {
 		case err == nil:
@@ -172,7 +221,7 @@ func (h *Handler) handleRecord(ctx context.Context, m *events.SQSMessage) (done 
 			// It will be retried, and its retry will not meet the dropped
 			// notification again (the entry is gone): dead-letter a copy
 			// with the reason now, so the drop is more than a log line.
-			if dlqErr := h.deadLetter(ctx, m, rerr); dlqErr != nil {
+			if dlqErr := h.deadLetter(fctx, m, rerr); dlqErr != nil {
 				h.log.ErrorContext(ctx, "rejected notification not dead-lettered; only this log line records it",
 					"processor", h.name, "message_id", m.MessageId, "error", dlqErr.Error())
 			}
@@ -184,19 +233,25 @@ func (h *Handler) handleRecord(ctx context.Context, m *events.SQSMessage) (done 
 	switch {
 	case err == nil:
 		done, processed = true, 1
-		h.archive(ctx, m, o.env)
+		h.archive(fctx, m, o.env)
 	case IsPermanent(err):
-		dlqErr = h.deadLetter(ctx, m, err)
+		dlqErr = h.deadLetter(fctx, m, err)
 		if dlqErr == nil {
 			done, dead, status, level = true, 1, "dead", slog.LevelError
 		} else {
 			status, level = "failed", slog.LevelError
 		}
+	case cutByDeadline(ctx, err):
+		// Cut by the batch's deadline margin: not a failure of the
+		// message, never dead-lettered for it (not even on its last
+		// receive); it is received again.
+		err = fmt.Errorf("unfinished (%w): %w", context.Cause(ctx), err)
+		status, level = "failed", slog.LevelWarn
 	case h.lastReceive(m):
 		// The queue would move it to the DLQ on its next receive, without
 		// a reason: move it now, with the last error.
 		err = fmt.Errorf("%w after %d receives: %w", ErrGaveUp, h.maxReceives, err)
-		dlqErr = h.deadLetter(ctx, m, err)
+		dlqErr = h.deadLetter(fctx, m, err)
 		if dlqErr == nil {
 			done, dead, status, level = true, 1, "dead", slog.LevelError
 		} else {
