@@ -2,12 +2,15 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/hookstack/hookstack/shared/secrets"
 )
 
 // The AWS cases run the real SDK clients against fakeAWS (urls_test.go):
@@ -289,5 +292,12 @@ func TestMaskAll(t *testing.T) {
 				t.Errorf("maskAll(%q) = %q, want %q", tc.in, got, tc.want)
 			}
 		})
+	}
+}
+
+// The help's "up to 5 minutes" is the ingest cache's TTL.
+func TestIngestSecretTTLMatchesTheCache(t *testing.T) {
+	if want := fmt.Sprintf("%d minutes", int(secrets.DefaultTTL.Minutes())); ingestSecretTTL != want {
+		t.Fatalf("ingestSecretTTL %q, the cache keeps secrets %s", ingestSecretTTL, want)
 	}
 }

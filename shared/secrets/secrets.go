@@ -165,9 +165,30 @@ type SecretsManagerAPI interface {
 	GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
 }
 
+// Timings of Manager's cache.
+const (
+	// DefaultTTL is how long a fetched value is used before it is fetched again.
+	DefaultTTL = 5 * time.Minute
+	// MaxStale is how long after the TTL the last good value is still served
+	// while Secrets Manager cannot be reached.
+	MaxStale = time.Hour
+	// RefreshTimeout bounds a refresh made while a stale value can be served
+	// instead (SDK retries included), so a hanging or throttling Secrets
+	// Manager costs one request at most this much.
+	RefreshTimeout = time.Second
+	// RefreshBackoff is how long, after a failed refresh, the stale value is
+	// served without calling Secrets Manager again (and the failure is logged
+	// at most once per period).
+	RefreshBackoff = 30 * time.Second
+)
+
 // Manager reads secrets from AWS Secrets Manager with a TTL cache. When a
-// refresh fails it keeps serving the last good value for up to StaleFor, so a
-// brief Secrets Manager outage does not reject webhooks.
+// refresh fails it keeps serving the last good value for up to MaxStale after
+// the TTL, so a brief Secrets Manager outage does not reject webhooks: the
+// refresh is bounded by RefreshTimeout, and after a failure Secrets Manager
+// is not called again for RefreshBackoff. One call per provider is in flight
+// at a time; concurrent requests serve the stale value meanwhile, or, with
+// none, wait for that call.
 type Manager struct {
 	client SecretsManagerAPI
 	ids    map[string]string // provider → secret id (ARN or name)
@@ -175,14 +196,25 @@ type Manager struct {
 	Fallback Static
 	// Log receives an error line, once per fetch, for a value holding a
 	// secret of the wrong shape (naming the provider and the problem, never
-	// the value). Nil: slog.Default().
-	Log      *slog.Logger
-	ttl      time.Duration
-	staleFor time.Duration
-	now      func() time.Time
+	// the value), and a warning, at most once per RefreshBackoff, when a
+	// refresh fails and the stale value is served. Nil: slog.Default().
+	Log            *slog.Logger
+	ttl            time.Duration
+	staleFor       time.Duration
+	refreshTimeout time.Duration
+	backoff        time.Duration
+	now            func() time.Time
 
-	mu    sync.Mutex
-	cache map[string]cached
+	mu      sync.Mutex
+	entries map[string]*entry
+}
+
+// entry is one provider's cache state, guarded by Manager.mu.
+type entry struct {
+	cached
+	have     bool      // cached holds a fetched value
+	retryAt  time.Time // after a failed refresh: no call before this
+	inflight *call     // the call in flight, if any
 }
 
 type cached struct {
@@ -191,12 +223,25 @@ type cached struct {
 	at      time.Time
 }
 
-// NewManager builds a cached reader. ttl ≤ 0 means 5 minutes.
+// errNoAnswer is a call's outcome until GetSecretValue returns.
+var errNoAnswer = errors.New("Secrets Manager call did not return")
+
+// call is one GetSecretValue shared by concurrent requests; its fields are
+// set before done is closed.
+type call struct {
+	done     chan struct{}
+	value    cached
+	err      error // the fetch failed
+	canceled bool  // ... because the caller's own context ended
+}
+
+// NewManager builds a cached reader. ttl ≤ 0 means DefaultTTL.
 func NewManager(client SecretsManagerAPI, ids map[string]string, ttl time.Duration) *Manager {
 	if ttl <= 0 {
-		ttl = 5 * time.Minute
+		ttl = DefaultTTL
 	}
-	return &Manager{client: client, ids: ids, ttl: ttl, staleFor: time.Hour, now: time.Now, cache: map[string]cached{}}
+	return &Manager{client: client, ids: ids, ttl: ttl, staleFor: MaxStale, refreshTimeout: RefreshTimeout,
+		backoff: RefreshBackoff, now: time.Now, entries: map[string]*entry{}}
 }
 
 // IDsFromEnv reads HOOKSTACK_SECRET_ARN_<PROVIDER> for each provider.
@@ -218,31 +263,105 @@ func IDsFromEnv(getenv func(string) string, providers []string) map[string]strin
 // error (the ingest answers 503, so the provider retries and nothing is lost
 // while the value is corrected). Unusable values are cached like good ones,
 // so a broken value does not cost a Secrets Manager call per request.
+//
+// Past the TTL, while the cached value is less than MaxStale past it, one
+// request refreshes it under RefreshTimeout while the others serve the
+// cached value; a failed refresh is logged and the cached value served
+// without calling Secrets Manager again for RefreshBackoff. With no value
+// (or one too stale) the request waits for the call on its own context, one
+// call shared by all, and a failure is an error.
 func (m *Manager) Secrets(ctx context.Context, provider string) ([]string, error) {
 	id, ok := m.ids[provider]
 	if !ok {
 		return m.Fallback.Secrets(ctx, provider)
 	}
-	now := m.now()
-	m.mu.Lock()
-	c, have := m.cache[provider]
-	m.mu.Unlock()
-	if have && now.Sub(c.at) < m.ttl {
-		return c.secrets, c.err
-	}
-	out, err := m.client.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(id)})
-	if err != nil {
-		if have && now.Sub(c.at) < m.ttl+m.staleFor {
-			return c.secrets, c.err
+	for {
+		now := m.now()
+		m.mu.Lock()
+		e := m.entries[provider]
+		if e == nil {
+			e = &entry{}
+			m.entries[provider] = e
 		}
-		return nil, fmt.Errorf("get secret for %s: %w", provider, err)
+		if e.have && now.Sub(e.at) < m.ttl {
+			m.mu.Unlock()
+			return e.secrets, e.err
+		}
+		stale := e.have && now.Sub(e.at) < m.ttl+m.staleFor
+		if stale && (e.inflight != nil || now.Before(e.retryAt)) {
+			m.mu.Unlock()
+			return e.secrets, e.err
+		}
+		if cl := e.inflight; cl != nil { // no usable value: wait for the call
+			m.mu.Unlock()
+			select {
+			case <-cl.done:
+			case <-ctx.Done():
+				return nil, fmt.Errorf("get secret for %s: %w", provider, context.Cause(ctx))
+			}
+			if cl.err == nil {
+				return cl.value.secrets, cl.value.err
+			}
+			if cl.canceled {
+				continue // that caller gave up, not Secrets Manager: try again
+			}
+			return nil, fmt.Errorf("get secret for %s: %w", provider, cl.err)
+		}
+		cl := &call{done: make(chan struct{})}
+		e.inflight = cl
+		m.mu.Unlock()
+		return m.refresh(ctx, provider, id, e, cl, now, stale)
 	}
-	c = m.parse(ctx, provider, aws.ToString(out.SecretString))
-	c.at = now
+}
+
+// refresh makes the call cl for e (whose inflight it is) and answers the
+// request that made it: with the fetched value, else with the cached one
+// when stale (backing off and logging the failure), else with the error.
+func (m *Manager) refresh(ctx context.Context, provider, id string, e *entry, cl *call, now time.Time, stale bool) ([]string, error) {
+	callCtx := ctx
+	if stale {
+		var cancel context.CancelFunc
+		callCtx, cancel = context.WithTimeout(ctx, m.refreshTimeout)
+		defer cancel()
+	}
+	// Until the call returns; the cleanup runs also if the client panics,
+	// so that waiters are not stranded.
+	cl.err = errNoAnswer
+	defer func() {
+		m.mu.Lock()
+		e.inflight = nil
+		m.mu.Unlock()
+		close(cl.done)
+	}()
+	out, err := m.client.GetSecretValue(callCtx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(id)})
+	if err == nil {
+		cl.value, cl.err = m.parse(ctx, provider, aws.ToString(out.SecretString)), nil
+		cl.value.at = now
+	} else {
+		cl.err, cl.canceled = err, ctx.Err() != nil
+	}
+
 	m.mu.Lock()
-	m.cache[provider] = c
+	switch {
+	case cl.err == nil:
+		e.cached, e.have, e.retryAt = cl.value, true, time.Time{}
+	case stale && !cl.canceled:
+		e.retryAt = m.now().Add(m.backoff)
+	}
+	served := e.cached
 	m.mu.Unlock()
-	return c.secrets, c.err
+
+	switch {
+	case cl.err == nil:
+		return cl.value.secrets, cl.value.err
+	case !stale:
+		return nil, fmt.Errorf("get secret for %s: %w", provider, cl.err)
+	case !cl.canceled:
+		m.logger().WarnContext(ctx, "cannot refresh secret from Secrets Manager, serving the cached value",
+			"provider", provider, "error", cl.err.Error(), "age", now.Sub(served.at).Round(time.Second).String(),
+			"retry_in", m.backoff.String())
+	}
+	return served.secrets, served.err
 }
 
 // parse reads and checks one fetched value.
