@@ -168,7 +168,11 @@ func RunBootstrap(t *testing.T, name string, c Case) {
 	ctx, cancel := context.WithTimeout(t.Context(), 15*time.Second)
 	defer cancel()
 	for len(want) > 0 {
-		msgs, err := q.Receive(ctx, envelope.QueueNotifications, 10, 30*time.Second, time.Second)
+		// A short visibility: should a receive's answer be lost (the SDK
+		// retries a call whose response broke off, under a loaded CI
+		// machine), its messages come back in 2 s rather than staying
+		// hidden past this loop's 15 s.
+		msgs, err := q.Receive(ctx, envelope.QueueNotifications, 10, receiveVisibility, time.Second)
 		if err != nil {
 			t.Fatalf("notifications: %v; raw forwards never seen: %v", err, want)
 		}
@@ -210,6 +214,10 @@ func invoke(t *testing.T, f *rie.Function, msgs ...events.SQSMessage) []string {
 	return ids
 }
 
+// receiveVisibility hides what the checks receive only briefly, so a
+// receive whose answer was lost does not hide messages from the next one.
+const receiveVisibility = 2 * time.Second
+
 // receive reads at least n messages from a queue (deleting them).
 func receive(t *testing.T, q queue.Queue, name string, n int) []queue.Message {
 	t.Helper()
@@ -217,7 +225,7 @@ func receive(t *testing.T, q queue.Queue, name string, n int) []queue.Message {
 	ctx, cancel := context.WithTimeout(t.Context(), 15*time.Second)
 	defer cancel()
 	for len(out) < n {
-		msgs, err := q.Receive(ctx, name, 10, 30*time.Second, time.Second)
+		msgs, err := q.Receive(ctx, name, 10, receiveVisibility, time.Second)
 		if err != nil {
 			t.Fatalf("receive %s: %v (have %d of %d)", name, err, len(out), n)
 		}
