@@ -30,8 +30,11 @@ const (
 	// remaining time.
 	marginDivisor = 10
 	// FinishTimeout bounds what must still happen once a decision is taken:
-	// it runs on Finish's context, never past the batch's finish line.
-	FinishTimeout = 2 * time.Second
+	// it runs on Finish's context, never past the batch's finish line. It
+	// leaves room for the deliverer's retries of a "delivered" record
+	// (about 3 s: the mark that keeps a redelivered message from being sent
+	// twice, so worth waiting for under throttling).
+	FinishTimeout = 5 * time.Second
 )
 
 // ErrBatchDeadline is the cause of the batch context's end: the margin

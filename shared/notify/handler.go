@@ -660,15 +660,26 @@ func (h *DeliverHandler) fail(ctx context.Context, m queue.Message, d Delivery, 
 	})
 }
 
+// The "delivered" record's retries: deliveredTries calls, the waits
+// doubling from deliveredFirstWait (3.1 s of waits in all). They run on
+// batchdeadline.Finish's context, whose FinishTimeout must exceed them.
+const (
+	deliveredTries     = 6
+	deliveredFirstWait = 100 * time.Millisecond
+)
+
 // recordDelivered records a successful attempt, retrying (about 3 s in
 // all) while the log is unavailable: the "delivered" mark is what stops a
 // redelivered message from being sent again, so it is worth waiting for.
 func (h *DeliverHandler) recordDelivered(ctx context.Context, rec Attempt) error {
-	wait := 100 * time.Millisecond
+	wait := deliveredFirstWait
 	var err error
-	for try := 0; try < 6; try++ {
+	for try := 0; try < deliveredTries; try++ {
 		if err = h.Log.Record(ctx, rec); err == nil {
 			return nil
+		}
+		if try == deliveredTries-1 {
+			break // no wait after the last call
 		}
 		select {
 		case <-ctx.Done():
