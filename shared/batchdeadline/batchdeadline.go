@@ -29,12 +29,6 @@ const (
 	// marginDivisor: the margin is at most 1/marginDivisor of the
 	// remaining time.
 	marginDivisor = 10
-	// FinishTimeout bounds what must still happen once a decision is taken:
-	// it runs on Finish's context, never past the batch's finish line. It
-	// leaves room for the deliverer's retries of a "delivered" record
-	// (about 3 s: the mark that keeps a redelivered message from being sent
-	// twice, so worth waiting for under throttling).
-	FinishTimeout = 5 * time.Second
 )
 
 // ErrBatchDeadline is the cause of the batch context's end: the margin
@@ -69,18 +63,17 @@ func Start(ctx context.Context) (context.Context, time.Time, context.CancelFunc)
 
 // Finish returns the context for work that must follow a decision already
 // taken, even when the margin has been reached: detached from the batch
-// context's cancellation, bounded by FinishTimeout and the batch's finish
-// line. Outside a batch with a deadline it is ctx itself.
+// context's cancellation, bounded only by the batch's finish line. No
+// shorter bound: that work is what keeps a decision (a "delivered" mark
+// stops a redelivered message from being sent twice), and under throttling
+// the SDK's own retries of one call can take seconds. Outside a batch with
+// a deadline it is ctx itself.
 func Finish(ctx context.Context) (context.Context, context.CancelFunc) {
 	lim, ok := ctx.Value(limitsKey{}).(limits)
 	if !ok {
 		return ctx, func() {}
 	}
-	by := time.Now().Add(FinishTimeout)
-	if lim.finishBy.Before(by) {
-		by = lim.finishBy
-	}
-	return context.WithDeadline(context.WithoutCancel(ctx), by)
+	return context.WithDeadline(context.WithoutCancel(ctx), lim.finishBy)
 }
 
 // Wait waits for wg, but not past finishBy (zero: no limit). It reports

@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hookstack/hookstack/shared/batchdeadline"
 	"github.com/hookstack/hookstack/shared/queue"
 )
 
@@ -367,19 +366,5 @@ func TestFanOutBatchDeadlineAndPanic(t *testing.T) {
 				t.Errorf("dead letters %+v, want n2 with reason %q", dlq, tc.wantDLQReason)
 			}
 		})
-	}
-}
-
-// The "delivered" record's retries fit in the detached context they run on
-// after a delivery: were they cut short, a throttled log would let a
-// redelivered message be sent twice (the fault e2e caught it with a 2 s
-// FinishTimeout).
-func TestDeliveredRetriesFitTheFinishTimeout(t *testing.T) {
-	var waits time.Duration
-	for i, w := 0, deliveredFirstWait; i < deliveredTries-1; i, w = i+1, w*2 {
-		waits += w
-	}
-	if waits+time.Second > batchdeadline.FinishTimeout {
-		t.Fatalf("the delivered record's retries wait %s, the finish context allows %s", waits, batchdeadline.FinishTimeout)
 	}
 }

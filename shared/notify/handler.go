@@ -321,7 +321,7 @@ func (h *FanOutHandler) HandleBatch(ctx context.Context, msgs []queue.Message) [
 	var rejected map[int][]error // by index in msgs
 	if len(out) > 0 {
 		// Deliveries computed before the margin was reached are still sent
-		// (the fan-out's decision is taken), within batchdeadline.FinishTimeout.
+		// (the fan-out's decision is taken), by the batch's finish line.
 		sctx := ctx
 		if ctx.Err() != nil {
 			var cancel context.CancelFunc
@@ -662,7 +662,7 @@ func (h *DeliverHandler) fail(ctx context.Context, m queue.Message, d Delivery, 
 
 // The "delivered" record's retries: deliveredTries calls, the waits
 // doubling from deliveredFirstWait (3.1 s of waits in all). They run on
-// batchdeadline.Finish's context, whose FinishTimeout must exceed them.
+// batchdeadline.Finish's context, which lasts to the batch's finish line.
 const (
 	deliveredTries     = 6
 	deliveredFirstWait = 100 * time.Millisecond

@@ -127,7 +127,7 @@ func (h *Handler) Writer() *Writer { return h.w }
 // not finished by then is listed in BatchItemFailures (received again;
 // never dead-lettered for that reason). Dead-letter sends and archives
 // that follow a decision already taken run detached from that
-// cancellation, within batchdeadline.FinishTimeout.
+// cancellation, up to the batch's finish line.
 func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 	// With a deadline (Lambda), the batch stops a margin before it: see
 	// batchdeadline.Start. Unfinished messages are failures.
