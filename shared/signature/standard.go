@@ -153,7 +153,7 @@ func (s standardScheme) Match(r *Request, secrets []string, now time.Time) (int,
 				continue
 			}
 			src := sc.buf[:copy(sc.buf[:], enc)]
-			if n, err := base64.StdEncoding.Decode(want, src); err == nil && n == sha256.Size &&
+			if n, err := strictBase64.Decode(want, src); err == nil && n == sha256.Size &&
 				hmac.Equal(sum, want[:n]) {
 				return key.index, nil
 			}
@@ -161,6 +161,14 @@ func (s standardScheme) Match(r *Request, secrets []string, now time.Time) (int,
 	}
 	return -1, fail("standard", ErrMismatch, "")
 }
+
+// strictBase64 decodes a signature only from its one canonical encoding:
+// the standard decoder ignores the unused low bits of the last character,
+// so "...1OE=" and "...1OG=" would both verify as the same MAC. Not a
+// forgery (the MAC is still needed), but a signature header means one
+// string, as the Standard Webhooks libraries compare it (FuzzStandardHeader
+// found the spelling).
+var strictBase64 = base64.StdEncoding.Strict()
 
 // standardMatchV1a reports whether one of the v1a entries of sigs is pub's
 // ed25519 signature of signed.
@@ -172,7 +180,7 @@ func standardMatchV1a(sigs string, pub ed25519.PublicKey, signed []byte) bool {
 		if !found || ver != "v1a" || len(enc) != encLen {
 			continue
 		}
-		if n, err := base64.StdEncoding.Decode(sig[:], []byte(enc)); err == nil && n == ed25519.SignatureSize &&
+		if n, err := strictBase64.Decode(sig[:], []byte(enc)); err == nil && n == ed25519.SignatureSize &&
 			ed25519.Verify(pub, signed, sig[:n]) {
 			return true
 		}
