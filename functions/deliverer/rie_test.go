@@ -290,7 +290,7 @@ func TestPipelineUnderRIE(t *testing.T) {
 		var dead []queue.Message
 		deadline := time.Now().Add(10 * time.Second)
 		for len(dead) == 0 && time.Now().Before(deadline) {
-			dead, err = p.q.Receive(ctx, dlq, 10, 30*time.Second, time.Second)
+			dead, err = p.q.Receive(ctx, dlq, 10, 2*time.Second, time.Second)
 			if err != nil {
 				t.Fatal(err)
 			}
